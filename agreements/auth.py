@@ -1,0 +1,88 @@
+"""Bearer API keys for partners (``Authorization: Bearer <key>``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from agreements.models import ApiKey
+
+# last_used_at is written at most this often per key, so hot ingestion paths
+# do not turn every request into an UPDATE.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Any) -> tuple[ApiKeyUser, ApiKey] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if parts[0].lower() != self.keyword.lower():
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <key>'")
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <key>'")
+        key = (
+            ApiKey.objects.select_related("customer")
+            .filter(digest=ApiKey.hash(parts[1]))
+            .first()
+        )
+        if key is None:
+            raise exceptions.AuthenticationFailed("unknown API key")
+        if not key.is_active:
+            raise exceptions.AuthenticationFailed("this API key has been revoked")
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now
+        return ApiKeyUser(key), key
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="api"'
+
+
+class ApiKeyUser:
+    """The request.user of an API request: the key, not a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, key: ApiKey):
+        self.key = key
+        self.pk = None
+        self.username = f"api-key:{key.name}"
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class HasScope(permissions.BasePermission):
+    """Requires the view's ``required_scope`` (or ``scope_by_method``) on the caller's key."""
+
+    message = "this API key lacks the required scope"
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return False
+        scope = getattr(view, "scope_by_method", {}).get(request.method) or getattr(
+            view, "required_scope", None
+        )
+        if scope is None:
+            return False
+        if not key.has_scope(scope):
+            self.message = f"this API key lacks the {scope!r} scope"
+            return False
+        return True
+
+
+def api_key_scopes_valid(scopes: list[str]) -> list[str]:
+    valid = {choice for choice, _ in ApiKey.Scope.choices}
+    return [s for s in scopes if s not in valid]

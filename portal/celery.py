@@ -1,0 +1,35 @@
+"""The Celery application and the one place where periodic tasks are declared."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _declare_periodic_tasks(sender: Celery, **_: object) -> None:
+    from django.conf import settings
+
+    for name, schedule in beat_schedule(settings).items():
+        sender.conf.beat_schedule[name] = schedule
+
+
+def beat_schedule(settings: object) -> dict[str, dict[str, object]]:
+    """Every periodic task of the portal, in one place."""
+    interval = getattr(settings, "RECOMPUTE_INTERVAL_SECONDS", 300)
+    return {
+        "recompute-open-periods": {"task": "credits.tasks.recompute_all", "schedule": interval},
+        "close-periods": {"task": "credits.tasks.close_periods", "schedule": 300.0},
+        "create-probe-partitions": {
+            "task": "metrics.tasks.ensure_partitions",
+            "schedule": 6 * 3600.0,
+        },
+        "prune-raw-measurements": {"task": "metrics.tasks.prune_raw", "schedule": 24 * 3600.0},
+    }

@@ -1,0 +1,72 @@
+"""``make run``: migrate, load demo data, then run the web server, a worker and beat.
+
+Every process started here is stopped on Ctrl-C (or SIGTERM), and if one of them dies
+the others are stopped too, so nothing is left running in the background.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    bind = os.environ.get("BIND", "127.0.0.1:8000")
+    _manage("migrate", "--noinput", "-v", "0")
+    _manage("seed_demo")
+    bin_dir = Path(sys.executable).parent
+    var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
+    for folder in ("broker/queue", "broker/processed"):
+        (var / folder).mkdir(parents=True, exist_ok=True)
+    commands = {
+        "web": [str(bin_dir / "gunicorn"), "portal.wsgi", "--bind", bind, "--workers", "2",
+                "--access-logfile", "-", "--graceful-timeout", "5"],
+        "worker": [sys.executable, "-m", "celery", "-A", "portal", "worker", "--beat",
+                   "--loglevel", "INFO", "--concurrency", "2",
+                   "--schedule", str(var / "celerybeat-schedule")],
+    }
+    processes = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}
+    print(f"\nSLA Portal is running on http://{bind}/ (admin: http://{bind}/admin/). "
+          "Press Ctrl-C to stop.\n", flush=True)
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                print(f"{name} exited with status {process.returncode}; stopping.", flush=True)
+                code = process.returncode or 1
+                stopping = True
+        time.sleep(0.5)
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from agreements.api import AgreementViewSet, ApiRootView
+from portal import views
+
+router = SimpleRouter()
+router.register("agreements", AgreementViewSet, basename="agreement")
+
+api_v1 = [
+    path("", ApiRootView.as_view(), name="api-root"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", views.dashboard, name="home"),
+    path("agreements/<slug:key>/", views.agreement_detail, name="agreement"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler404 = "portal.views.not_found"
+handler500 = "portal.views.server_error"

@@ -1,0 +1,112 @@
+"""Agreements over the REST API, with the permission matrix of every endpoint × role."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["none", "ingest", "read", "write", "read-other-customer", "read-own-customer"]
+
+
+def _client(role: str, api: Any, agreement: Any, other: Any) -> APIClient:
+    if role == "none":
+        return APIClient()
+    if role == "read-other-customer":
+        return api("read", "write", customer=other.customer)
+    if role == "read-own-customer":
+        return api("read", customer=agreement.customer)
+    return api(role)
+
+
+MATRIX = [
+    # (method, path, {role: expected status})
+    ("get", "/api/v1/agreements/", {"none": 401, "ingest": 403, "read": 200, "write": 403,
+                                    "read-other-customer": 200, "read-own-customer": 200}),
+    ("get", "/api/v1/agreements/acme-hosting/", {"none": 401, "ingest": 403, "read": 200,
+                                                 "write": 403, "read-other-customer": 404,
+                                                 "read-own-customer": 200}),
+    ("get", "/api/v1/agreements/nope/", {"none": 401, "ingest": 403, "read": 404, "write": 403,
+                                         "read-other-customer": 404, "read-own-customer": 404}),
+    ("post", "/api/v1/agreements/", {"none": 401, "ingest": 403, "read": 403, "write": 200,
+                                     "read-other-customer": 400, "read-own-customer": 403}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "path", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
+def test_permission_matrix(role: str, method: str, path: str, expected: dict[str, int], api: Any,
+                           agreement: Any, other_agreement: Any, document: dict[str, Any]) -> None:
+    client = _client(role, api, agreement, other_agreement)
+    if method == "post":
+        response = client.post(path, json.loads(json.dumps(document, default=str)), format="json")
+    else:
+        response = client.get(path)
+    assert response.status_code == expected[role], response.content
+    assert response["Content-Type"].startswith("application/json")
+
+
+def test_customer_bound_key_lists_only_its_customer(api: Any, agreement: Any, other_agreement: Any) -> None:
+    response = api("read", customer=agreement.customer).get("/api/v1/agreements/")
+    assert [a["key"] for a in response.json()] == ["acme-hosting"]
+    response = api("read").get("/api/v1/agreements/")
+    assert [a["key"] for a in response.json()] == ["acme-hosting", "globex-hosting"]
+
+
+def test_agreement_detail_has_document_and_versions(api: Any, agreement: Any) -> None:
+    body = api("read").get("/api/v1/agreements/acme-hosting/").json()
+    assert body["customer"] == "acme"
+    assert body["monthly_fee"] == "12000.00"
+    assert body["document"]["objectives"][0]["key"] == "api-availability"
+    assert body["versions"][0]["number"] == 1
+
+
+def test_post_creates_then_updates(api: Any, document: dict[str, Any]) -> None:
+    client = api("write")
+    payload = json.loads(json.dumps(document, default=str))
+    first = client.post("/api/v1/agreements/", payload, format="json")
+    assert first.status_code == 201
+    assert first.json()["version"]["number"] == 1
+    payload["objectives"][0]["target"] = 99.5
+    second = client.post("/api/v1/agreements/", payload, format="json")
+    assert second.status_code == 200
+    assert second.json()["version"]["number"] == 2
+
+
+def test_post_invalid_document_lists_fields(api: Any, document: dict[str, Any]) -> None:
+    payload = json.loads(json.dumps(document, default=str))
+    payload["objectives"][2]["target"] = 101
+    payload["surprise"] = True
+    response = api("write").post("/api/v1/agreements/", payload, format="json")
+    assert response.status_code == 400
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert errors["objectives[2].target"].startswith("must be between 0 and 100")
+    assert errors["surprise"] == "unknown field"
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", '"text"', "null", "{"])
+def test_post_garbage_is_400_not_500(api: Any, body: str) -> None:
+    response = api("write").post("/api/v1/agreements/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+def test_openapi_schema_and_docs_are_served_without_cdn(client: Any) -> None:
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/agreements/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger" in html.lower()
+    assert "cdn." not in html and "unpkg" not in html
+
+
+def test_unknown_api_path_is_json_404(api: Any) -> None:
+    response = api("read").get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not found"}

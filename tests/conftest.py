@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from agreements.document import load_document
+from agreements.models import ApiKey, Customer, Membership
+from agreements.services import agreement_import
+from portal.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = (ROOT / "tests" / "data" / "acme-hosting.yaml").read_text()
+
+# Tasks run in the test process; the broker itself is exercised by `make run` in CI.
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Any:
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def document() -> dict[str, Any]:
+    """A fresh copy of SPEC §2's example agreement document."""
+    return copy.deepcopy(load_document(SAMPLE))
+
+
+@pytest.fixture
+def agreement(db: Any, document: dict[str, Any]) -> Any:
+    return agreement_import(data=document, actor="test").agreement
+
+
+@pytest.fixture
+def other_agreement(db: Any, document: dict[str, Any]) -> Any:
+    """An agreement of another customer: everything about it must stay invisible."""
+    doc = copy.deepcopy(document)
+    doc["agreement"] = "globex-hosting"
+    doc["customer"] = {"key": "globex", "name": "Globex Inc"}
+    return agreement_import(data=doc, actor="test").agreement
+
+
+def make_key(scopes: list[str], customer: Customer | None = None) -> str:
+    _, secret = ApiKey.generate(name="-".join(scopes) or "none", scopes=scopes, customer=customer)
+    return secret
+
+
+@pytest.fixture
+def api() -> Any:
+    def client(*scopes: str, customer: Customer | None = None) -> APIClient:
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(list(scopes), customer)}")
+        return c
+
+    return client
+
+
+@pytest.fixture
+def customer_user(django_user_model: Any, agreement: Any) -> Any:
+    user = django_user_model.objects.create_user("acme-viewer", password="pw-acme-viewer-1")
+    Membership.objects.create(user=user, customer=agreement.customer, role="viewer")
+    return user
+
+
+@pytest.fixture
+def manager_user(django_user_model: Any, agreement: Any) -> Any:
+    user = django_user_model.objects.create_user("acme-manager", password="pw-acme-manager-1")
+    Membership.objects.create(user=user, customer=agreement.customer, role="manager")
+    return user
+
+
+@pytest.fixture
+def outsider(django_user_model: Any, other_agreement: Any) -> Any:
+    """A user of another customer, who must see nothing of acme."""
+    user = django_user_model.objects.create_user("globex-viewer", password="pw-globex-viewer-1")
+    Membership.objects.create(user=user, customer=other_agreement.customer, role="viewer")
+    return user
