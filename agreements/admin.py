@@ -68,8 +68,19 @@ class ServiceAdmin(admin.ModelAdmin):
 class ObjectiveInline(admin.TabularInline):
     model = Objective
     extra = 0
-    fields = ["position", "key", "indicator", "source", "service", "target", "calendar",
-              "threshold_ms", "threshold_seconds", "priority", "tiers_link"]
+    fields = [
+        "position",
+        "key",
+        "indicator",
+        "source",
+        "service",
+        "target",
+        "calendar",
+        "threshold_ms",
+        "threshold_seconds",
+        "priority",
+        "tiers_link",
+    ]
     readonly_fields = ["tiers_link"]
     show_change_link = True
 
@@ -97,7 +108,7 @@ class VersionInline(admin.TabularInline):
     model = TermsVersion
     extra = 0
     can_delete = False
-    fields = ["number", "effective_period", "created_at", "created_by", "note"]
+    fields = ("number", "effective_period", "created_at", "created_by", "note")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -106,8 +117,11 @@ class VersionInline(admin.TabularInline):
 
 class ImportForm(forms.Form):
     file = forms.FileField(required=False, help_text="YAML or JSON agreement document")
-    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 16, "cols": 100}),
-                           help_text="…or paste the document")
+    text = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 16, "cols": 100}),
+        help_text="…or paste the document",
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -118,8 +132,16 @@ class ImportForm(forms.Form):
 
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "customer", "currency", "monthly_fee", "effective_from",
-                    "effective_to", "timezone"]
+    list_display = [
+        "key",
+        "name",
+        "customer",
+        "currency",
+        "monthly_fee",
+        "effective_from",
+        "effective_to",
+        "timezone",
+    ]
     list_filter = ["currency", "customer", "timezone"]
     search_fields = ["key", "name", "customer__name", "customer__key", "provider"]
     autocomplete_fields = ["customer"]
@@ -127,15 +149,32 @@ class AgreementAdmin(admin.ModelAdmin):
     inlines = [ObjectiveInline, CalendarInline, EscalationInline, VersionInline]
     fieldsets = [
         (None, {"fields": ["key", "name", "customer", "provider"]}),
-        ("Terms", {"fields": ["timezone", "effective_from", "effective_to", "currency",
-                              "monthly_fee", "credit_cap_percent", "claim_window_days",
-                              "maintenance_notice_hours", "data_grace_hours",
-                              "notice_period_days"]}),
+        (
+            "Terms",
+            {
+                "fields": [
+                    "timezone",
+                    "effective_from",
+                    "effective_to",
+                    "currency",
+                    "monthly_fee",
+                    "credit_cap_percent",
+                    "claim_window_days",
+                    "maintenance_notice_hours",
+                    "data_grace_hours",
+                    "notice_period_days",
+                ]
+            },
+        ),
     ]
 
     def get_urls(self) -> list[Any]:
         return [
-            path("import/", self.admin_site.admin_view(self.import_view), name="agreements_agreement_import"),
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="agreements_agreement_import",
+            ),
             *super().get_urls(),
         ]
 
@@ -148,7 +187,9 @@ class AgreementAdmin(admin.ModelAdmin):
             upload = form.cleaned_data.get("file")
             try:
                 text = upload.read().decode("utf-8") if upload else form.cleaned_data["text"]
-                result = agreement_import(data=load_document(text), actor=request.user.get_username())
+                result = agreement_import(
+                    data=load_document(text), actor=request.user.get_username()
+                )
             except UnicodeDecodeError:
                 errors = ["the file is not UTF-8 text"]
             except DocumentError as error:
@@ -158,18 +199,27 @@ class AgreementAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:agreements_agreement_change", args=[result.agreement.pk])
                 )
-        context = {**self.admin_site.each_context(request), "form": form, "errors": errors,
-                   "title": "Import an agreement document", "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "errors": errors,
+            "title": "Import an agreement document",
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/agreements/import.html", context)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         # Terms edited in admin are versioned exactly like an imported document.
         with transaction.atomic():
-            version = record_terms_version(agreement=form.instance, actor=request.user.get_username(),
-                                           note="edited in admin")
+            version = record_terms_version(
+                agreement=form.instance, actor=request.user.get_username(), note="edited in admin"
+            )
         if version is not None:
-            messages.info(request, f"Terms version {version.number} in effect from {version.effective_period}.")
+            messages.info(
+                request,
+                f"Terms version {version.number} in effect from {version.effective_period}.",
+            )
 
 
 @admin.register(Objective)
@@ -188,8 +238,11 @@ class ObjectiveAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         with transaction.atomic():
-            record_terms_version(agreement=form.instance.agreement, actor=request.user.get_username(),
-                                 note="edited in admin")
+            record_terms_version(
+                agreement=form.instance.agreement,
+                actor=request.user.get_username(),
+                note="edited in admin",
+            )
 
 
 @admin.register(Calendar)
@@ -213,8 +266,15 @@ class TermsVersionAdmin(admin.ModelAdmin):
     list_display = ["agreement", "number", "effective_period", "created_at", "created_by", "note"]
     list_filter = ["effective_period"]
     search_fields = ["agreement__key"]
-    readonly_fields = ["agreement", "number", "effective_period", "terms", "created_at",
-                       "created_by", "note"]
+    readonly_fields = [
+        "agreement",
+        "number",
+        "effective_period",
+        "terms",
+        "created_at",
+        "created_by",
+        "note",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -224,7 +284,9 @@ class TermsVersionAdmin(admin.ModelAdmin):
 
 
 class ApiKeyForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = ApiKey
@@ -234,7 +296,15 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["name", "prefix", "scope_list", "customer", "created_at", "last_used_at", "state"]
+    list_display = [
+        "name",
+        "prefix",
+        "scope_list",
+        "customer",
+        "created_at",
+        "last_used_at",
+        "state",
+    ]
     list_filter = ["customer"]
     search_fields = ["name", "prefix"]
     actions = ["revoke"]
@@ -252,7 +322,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, secret = ApiKey.generate(name=obj.name, scopes=form.cleaned_data["scopes"], customer=obj.customer)
+        key, secret = ApiKey.generate(
+            name=obj.name, scopes=form.cleaned_data["scopes"], customer=obj.customer
+        )
         obj.pk = key.pk
         obj.prefix, obj.digest = key.prefix, key.digest
         messages.warning(request, f"Copy this key now, it is not shown again: {secret}")

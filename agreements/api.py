@@ -17,7 +17,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from agreements.auth import HasScope
 from agreements.document import DocumentError
 from agreements.models import Agreement, ApiKey
-from agreements.serializers import AgreementDetailSerializer, AgreementSerializer, ImportResultSerializer
+from agreements.serializers import (
+    AgreementDetailSerializer,
+    AgreementSerializer,
+    ImportResultSerializer,
+)
 from agreements.services import agreement_import
 
 log = logging.getLogger(__name__)
@@ -62,11 +66,16 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     lookup_value_regex = r"[a-z0-9][a-z0-9_-]*"
 
     def get_queryset(self) -> QuerySet[Agreement]:
-        queryset = scoped_agreements(self.request.auth)
+        queryset = scoped_agreements(self.request.auth)  # type: ignore[arg-type]
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(
-                "objectives__tiers", "objectives__service", "objectives__calendar",
-                "calendars__ranges", "calendars__holidays", "escalation", "versions",
+                "objectives__tiers",
+                "objectives__service",
+                "objectives__calendar",
+                "calendars__ranges",
+                "calendars__holidays",
+                "escalation",
+                "versions",
             )
         return queryset.order_by("key")
 
@@ -75,15 +84,20 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         request={"application/json": {"type": "object"}},
-        responses={201: ImportResultSerializer, 200: ImportResultSerializer,
-                    400: OpenApiResponse(description="invalid document; errors name each field")},
+        responses={
+            201: ImportResultSerializer,
+            200: ImportResultSerializer,
+            400: OpenApiResponse(description="invalid document; errors name each field"),
+        },
         description="Create or update an agreement from its document (SPEC §2). "
         "Changing objectives or credit terms appends a new terms version.",
     )
     def create(self, request: Request) -> Response:
-        result = agreement_import(data=request.data, actor=str(request.user), api_key=request.auth)
+        result = agreement_import(data=request.data, actor=str(request.user), api_key=request.auth)  # type: ignore[arg-type]
         body = ImportResultSerializer(result).data
-        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(
+            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
 
 
 class ApiRootView(APIView):

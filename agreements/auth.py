@@ -27,11 +27,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <key>'")
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <key>'")
-        key = (
-            ApiKey.objects.select_related("customer")
-            .filter(digest=ApiKey.hash(parts[1]))
-            .first()
-        )
+        key = ApiKey.objects.select_related("customer").filter(digest=ApiKey.hash(parts[1])).first()
         if key is None:
             raise exceptions.AuthenticationFailed("unknown API key")
         if not key.is_active:
@@ -86,3 +82,20 @@ class HasScope(permissions.BasePermission):
 def api_key_scopes_valid(scopes: list[str]) -> list[str]:
     valid = {choice for choice, _ in ApiKey.Scope.choices}
     return [s for s in scopes if s not in valid]
+
+
+try:  # Documents the scheme in the OpenAPI schema.
+    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+    class ApiKeyScheme(OpenApiAuthenticationExtension):
+        target_class = "agreements.auth.ApiKeyAuthentication"
+        name = "bearerKey"
+
+        def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+            return {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key made with `manage.py create_api_key`.",
+            }
+except ImportError:  # pragma: no cover
+    pass

@@ -95,7 +95,9 @@ class Agreement(models.Model):
     currency = models.CharField(max_length=3)
     monthly_fee = models.DecimalField(max_digits=14, decimal_places=2)
     credit_cap_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal(100),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(100),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     claim_window_days = models.PositiveIntegerField(default=0)
@@ -111,7 +113,8 @@ class Agreement(models.Model):
         ordering = ["key"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
                 name="agreements_agreement_effective_range",
             ),
             models.CheckConstraint(
@@ -189,7 +192,8 @@ class CalendarRange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {fmt_minute(self.start_minute)}-{fmt_minute(self.end_minute)}"
+        day = self.get_weekday_display()
+        return f"{day} {fmt_minute(self.start_minute)}-{fmt_minute(self.end_minute)}"
 
 
 def fmt_minute(minute: int) -> str:
@@ -234,7 +238,11 @@ class Objective(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, blank=True)
     target = models.DecimalField(max_digits=7, decimal_places=4)
     calendar = models.ForeignKey(
-        Calendar, on_delete=models.PROTECT, null=True, blank=True, related_name="objectives",
+        Calendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="objectives",
         help_text="Coverage calendar; empty means always",
     )
     threshold_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -254,7 +262,11 @@ class Objective(models.Model):
             models.CheckConstraint(
                 condition=Q(
                     indicator__in=[
-                        "availability", "latency", "ratio", "response_time", "resolution_time"
+                        "availability",
+                        "latency",
+                        "ratio",
+                        "response_time",
+                        "resolution_time",
                     ]
                 ),
                 name="agreements_objective_indicator_valid",
@@ -376,7 +388,11 @@ class ApiKey(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     scopes = models.JSONField(default=list)
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="api_keys",
+        Customer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_keys",
         help_text="When set, the key sees and writes only this customer's data",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -398,11 +414,16 @@ class ApiKey(models.Model):
         return hashlib.sha256(secret.encode()).hexdigest()
 
     @classmethod
-    def generate(cls, *, name: str, scopes: list[str], customer: Customer | None) -> tuple[ApiKey, str]:
+    def generate(
+        cls, *, name: str, scopes: list[str], customer: Customer | None
+    ) -> tuple[ApiKey, str]:
         prefix = secrets.token_hex(4)
         secret = f"sla_{prefix}_{secrets.token_urlsafe(32)}"
         key = cls.objects.create(
-            name=name, prefix=prefix, digest=cls.hash(secret), scopes=sorted(set(scopes)),
+            name=name,
+            prefix=prefix,
+            digest=cls.hash(secret),
+            scopes=sorted(set(scopes)),
             customer=customer,
         )
         return key, secret

@@ -9,12 +9,23 @@ from agreements.services import ImportResult, agreement_export, printable_docume
 
 
 class AgreementSerializer(serializers.ModelSerializer):
-    customer = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    customer: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="key", read_only=True
+    )
 
     class Meta:
         model = Agreement
-        fields = ["key", "name", "customer", "provider", "timezone", "effective_from",
-                  "effective_to", "currency", "monthly_fee"]
+        fields = [
+            "key",
+            "name",
+            "customer",
+            "provider",
+            "timezone",
+            "effective_from",
+            "effective_to",
+            "currency",
+            "monthly_fee",
+        ]
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -43,7 +54,10 @@ class ImportResultSerializer(serializers.Serializer):
     def get_version(self, result: ImportResult) -> dict[str, Any] | None:
         if result.version is None:
             return None
-        return {"number": result.version.number, "effective_period": result.version.effective_period}
+        return {
+            "number": result.version.number,
+            "effective_period": result.version.effective_period,
+        }
 
     def get_message(self, result: ImportResult) -> str:
         return result.summary()

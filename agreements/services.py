@@ -71,13 +71,22 @@ def agreement_import(
     """
     document = validate(data)
     customer_key = document["customer"]["key"]
-    existing = Agreement.objects.select_related("customer").filter(key=document["agreement"]).first()
-    if api_key is not None and api_key.customer_id is not None:
-        if api_key.customer.key != customer_key:  # type: ignore[union-attr]
-            raise DocumentError([("customer.key", "this API key may only write its own customer's agreements")])
+    existing = (
+        Agreement.objects.select_related("customer").filter(key=document["agreement"]).first()
+    )
+    bound = api_key.customer if api_key is not None else None
+    if bound is not None and bound.key != customer_key:
+        raise DocumentError(
+            [("customer.key", "this API key may only write its own customer's agreements")]
+        )
     if existing is not None and existing.customer.key != customer_key:
         raise DocumentError(
-            [("customer.key", f"agreement {existing.key!r} belongs to customer {existing.customer.key!r}")]
+            [
+                (
+                    "customer.key",
+                    f"agreement {existing.key!r} belongs to customer {existing.customer.key!r}",
+                )
+            ]
         )
 
     customer, _ = Customer.objects.get_or_create(
@@ -93,7 +102,9 @@ def agreement_import(
         "provider": document["provider"],
         "timezone": document["timezone"],
         "effective_from": dt.date.fromisoformat(document["effective_from"]),
-        "effective_to": dt.date.fromisoformat(document["effective_to"]) if document["effective_to"] else None,
+        "effective_to": dt.date.fromisoformat(document["effective_to"])
+        if document["effective_to"]
+        else None,
         "currency": document["currency"],
         "monthly_fee": Decimal(document["monthly_fee"]),
         "credit_cap_percent": Decimal(str(document["credit_cap_percent"])),
@@ -111,7 +122,9 @@ def agreement_import(
         agreement.save()
 
     _write_terms(agreement, document)
-    version = record_terms_version(agreement=agreement, actor=actor, now=now, terms=terms_of(document))
+    version = record_terms_version(
+        agreement=agreement, actor=actor, now=now, terms=terms_of(document)
+    )
     return ImportResult(agreement=agreement, created=existing is None, version=version)
 
 
@@ -122,7 +135,9 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
         calendar.ranges.all().delete()
         calendar.holidays.all().delete()
         CalendarRange.objects.bulk_create(
-            CalendarRange(calendar=calendar, weekday=WEEKDAYS.index(day), start_minute=s, end_minute=e)
+            CalendarRange(
+                calendar=calendar, weekday=WEEKDAYS.index(day), start_minute=s, end_minute=e
+            )
             for day, ranges in body["weekly"].items()
             for s, e in (parse_range(r) for r in ranges)
         )
@@ -148,13 +163,19 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
                 "target": Decimal(str(item["target"])),
                 "calendar": calendars.get(item["coverage"]),
                 "threshold_ms": item.get("threshold_ms"),
-                "threshold_seconds": parse_duration(item["threshold"]) if "threshold" in item else None,
+                "threshold_seconds": parse_duration(item["threshold"])
+                if "threshold" in item
+                else None,
                 "priority": item.get("priority") or "",
             },
         )
         objective.tiers.all().delete()
         CreditTier.objects.bulk_create(
-            CreditTier(objective=objective, below=Decimal(str(t["below"])), percent=Decimal(str(t["percent"])))
+            CreditTier(
+                objective=objective,
+                below=Decimal(str(t["below"])),
+                percent=Decimal(str(t["percent"])),
+            )
             for t in item["credits"]
         )
     agreement.calendars.exclude(key__in=list(calendars)).delete()
@@ -162,7 +183,9 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
     agreement.escalation.all().delete()
     EscalationLevel.objects.bulk_create(
         EscalationLevel(
-            agreement=agreement, level=step["level"], after_seconds=parse_duration(step["after"]),
+            agreement=agreement,
+            level=step["level"],
+            after_seconds=parse_duration(step["after"]),
             contact=step["contact"],
         )
         for step in document["escalation"]
@@ -170,8 +193,12 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
 
 
 def record_terms_version(
-    *, agreement: Agreement, actor: str = "", now: dt.datetime | None = None,
-    terms: dict[str, Any] | None = None, note: str = "",
+    *,
+    agreement: Agreement,
+    actor: str = "",
+    now: dt.datetime | None = None,
+    terms: dict[str, Any] | None = None,
+    note: str = "",
 ) -> TermsVersion | None:
     """Append a version when the terms differ from the latest one; return it (or None).
 
@@ -210,8 +237,12 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
     agreement = (
         Agreement.objects.select_related("customer")
         .prefetch_related(
-            "calendars__ranges", "calendars__holidays", "objectives__tiers",
-            "objectives__service", "objectives__calendar", "escalation",
+            "calendars__ranges",
+            "calendars__holidays",
+            "objectives__tiers",
+            "objectives__service",
+            "objectives__calendar",
+            "escalation",
         )
         .get(pk=agreement.pk)
     )
@@ -219,7 +250,9 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
     for calendar in agreement.calendars.all():
         weekly: dict[str, list[str]] = {}
         for r in sorted(calendar.ranges.all(), key=lambda r: (r.weekday, r.start_minute)):
-            weekly.setdefault(WEEKDAYS[r.weekday], []).append(format_range(r.start_minute, r.end_minute))
+            weekly.setdefault(WEEKDAYS[r.weekday], []).append(
+                format_range(r.start_minute, r.end_minute)
+            )
         calendars[calendar.key] = {
             "weekly": weekly,
             "holidays": sorted(h.date.isoformat() for h in calendar.holidays.all()),
@@ -273,7 +306,11 @@ def printable_document(document: dict[str, Any]) -> dict[str, Any]:
     optional = {"effective_to", "notice_period_days", "provider", "calendars", "escalation"}
     out = {k: v for k, v in document.items() if not (k in optional and v in (None, "", {}, []))}
     out["objectives"] = [
-        {k: v for k, v in o.items() if not (k == "credits" and not v) and not (k == "coverage" and v == "always")}
+        {
+            k: v
+            for k, v in o.items()
+            if not (k == "credits" and not v) and not (k == "coverage" and v == "always")
+        }
         for o in document["objectives"]
     ]
     return out

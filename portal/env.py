@@ -36,10 +36,14 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value.lower() in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}: expected true or false (1/0, yes/no, on/off), got {value!r}")
+    raise ImproperlyConfigured(
+        f"{name}: expected true or false (1/0, yes/no, on/off), got {value!r}"
+    )
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = _raw(name)
     if value is None:
         return default

@@ -30,15 +30,40 @@ def main() -> int:
     for folder in ("broker/queue", "broker/processed"):
         (var / folder).mkdir(parents=True, exist_ok=True)
     commands = {
-        "web": [str(bin_dir / "gunicorn"), "portal.wsgi", "--bind", bind, "--workers", "2",
-                "--access-logfile", "-", "--graceful-timeout", "5"],
-        "worker": [sys.executable, "-m", "celery", "-A", "portal", "worker", "--beat",
-                   "--loglevel", "INFO", "--concurrency", "2",
-                   "--schedule", str(var / "celerybeat-schedule")],
+        "web": [
+            str(bin_dir / "gunicorn"),
+            "portal.wsgi",
+            "--bind",
+            bind,
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
+        ],
+        "worker": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--beat",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--schedule",
+            str(var / "celerybeat-schedule"),
+        ],
     }
     processes = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}
-    print(f"\nSLA Portal is running on http://{bind}/ (admin: http://{bind}/admin/). "
-          "Press Ctrl-C to stop.\n", flush=True)
+    print(
+        f"\nSLA Portal is running on http://{bind}/ (admin: http://{bind}/admin/). "
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
 
     stopping = False
 

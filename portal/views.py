@@ -34,7 +34,9 @@ def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
     agreement = get_object_or_404(
         Agreement.objects.visible_to(request.user).select_related("customer").distinct(), key=key
     )
-    objectives = agreement.objectives.select_related("service", "calendar").prefetch_related("tiers")
+    objectives = agreement.objectives.select_related("service", "calendar").prefetch_related(
+        "tiers"
+    )
     return render(
         request, "portal/agreement.html", {"agreement": agreement, "objectives": objectives}
     )

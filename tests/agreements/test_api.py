@@ -25,22 +25,71 @@ def _client(role: str, api: Any, agreement: Any, other: Any) -> APIClient:
 
 MATRIX = [
     # (method, path, {role: expected status})
-    ("get", "/api/v1/agreements/", {"none": 401, "ingest": 403, "read": 200, "write": 403,
-                                    "read-other-customer": 200, "read-own-customer": 200}),
-    ("get", "/api/v1/agreements/acme-hosting/", {"none": 401, "ingest": 403, "read": 200,
-                                                 "write": 403, "read-other-customer": 404,
-                                                 "read-own-customer": 200}),
-    ("get", "/api/v1/agreements/nope/", {"none": 401, "ingest": 403, "read": 404, "write": 403,
-                                         "read-other-customer": 404, "read-own-customer": 404}),
-    ("post", "/api/v1/agreements/", {"none": 401, "ingest": 403, "read": 403, "write": 200,
-                                     "read-other-customer": 400, "read-own-customer": 403}),
+    (
+        "get",
+        "/api/v1/agreements/",
+        {
+            "none": 401,
+            "ingest": 403,
+            "read": 200,
+            "write": 403,
+            "read-other-customer": 200,
+            "read-own-customer": 200,
+        },
+    ),
+    (
+        "get",
+        "/api/v1/agreements/acme-hosting/",
+        {
+            "none": 401,
+            "ingest": 403,
+            "read": 200,
+            "write": 403,
+            "read-other-customer": 404,
+            "read-own-customer": 200,
+        },
+    ),
+    (
+        "get",
+        "/api/v1/agreements/nope/",
+        {
+            "none": 401,
+            "ingest": 403,
+            "read": 404,
+            "write": 403,
+            "read-other-customer": 404,
+            "read-own-customer": 404,
+        },
+    ),
+    (
+        "post",
+        "/api/v1/agreements/",
+        {
+            "none": 401,
+            "ingest": 403,
+            "read": 403,
+            "write": 200,
+            "read-other-customer": 400,
+            "read-own-customer": 403,
+        },
+    ),
 ]
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "path", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
-def test_permission_matrix(role: str, method: str, path: str, expected: dict[str, int], api: Any,
-                           agreement: Any, other_agreement: Any, document: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
+)
+def test_permission_matrix(
+    role: str,
+    method: str,
+    path: str,
+    expected: dict[str, int],
+    api: Any,
+    agreement: Any,
+    other_agreement: Any,
+    document: dict[str, Any],
+) -> None:
     client = _client(role, api, agreement, other_agreement)
     if method == "post":
         response = client.post(path, json.loads(json.dumps(document, default=str)), format="json")
@@ -50,7 +99,9 @@ def test_permission_matrix(role: str, method: str, path: str, expected: dict[str
     assert response["Content-Type"].startswith("application/json")
 
 
-def test_customer_bound_key_lists_only_its_customer(api: Any, agreement: Any, other_agreement: Any) -> None:
+def test_customer_bound_key_lists_only_its_customer(
+    api: Any, agreement: Any, other_agreement: Any
+) -> None:
     response = api("read", customer=agreement.customer).get("/api/v1/agreements/")
     assert [a["key"] for a in response.json()] == ["acme-hosting"]
     response = api("read").get("/api/v1/agreements/")

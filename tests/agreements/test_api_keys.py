@@ -16,8 +16,17 @@ pytestmark = pytest.mark.django_db
 
 def test_create_api_key_prints_secret_alone_on_last_line(agreement: Any) -> None:
     out = io.StringIO()
-    call_command("create_api_key", "monitoring", "--scope", "ingest", "--scope", "read",
-                 "--customer", "acme", stdout=out)
+    call_command(
+        "create_api_key",
+        "monitoring",
+        "--scope",
+        "ingest",
+        "--scope",
+        "read",
+        "--customer",
+        "acme",
+        stdout=out,
+    )
     secret = out.getvalue().strip().splitlines()[-1]
     assert secret.startswith("sla_") and " " not in secret
     key = ApiKey.objects.get()
@@ -32,10 +41,13 @@ def test_create_api_key_takes_several_scopes_after_one_flag() -> None:
     assert ApiKey.objects.get().scopes == ["read", "write"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["x", "--scope", "admin"], "unknown scope"),
-    (["x", "--scope", "read", "--customer", "nobody"], "no customer with key 'nobody'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x", "--scope", "admin"], "unknown scope"),
+        (["x", "--scope", "read", "--customer", "nobody"], "no customer with key 'nobody'"),
+    ],
+)
 def test_create_api_key_refuses_bad_input(args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("create_api_key", *args, stdout=io.StringIO())

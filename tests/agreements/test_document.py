@@ -60,18 +60,42 @@ INVALID = [
     ("claim_window_days", "30", "claim_window_days", "whole number"),
     ("maintenance_notice_hours", True, "maintenance_notice_hours", "whole number"),
     ("data_grace_hours", 1.5, "data_grace_hours", "whole number"),
-    ("calendars.business-hours.weekly.mon", ["09:00-17:00", "16:00-18:00"],
-     "calendars.business-hours.weekly.mon", "overlap"),
-    ("calendars.business-hours.weekly.mon", ["17:00-09:00"],
-     "calendars.business-hours.weekly.mon[0]", "must end after it starts"),
-    ("calendars.business-hours.weekly.mon", ["9-17"],
-     "calendars.business-hours.weekly.mon[0]", "is not a range"),
-    ("calendars.business-hours.weekly.mon", ["09:00-24:30"],
-     "calendars.business-hours.weekly.mon[0]", "impossible time"),
-    ("calendars.business-hours.weekly.funday", ["09:00-17:00"],
-     "calendars.business-hours.weekly.funday", "unknown weekday"),
-    ("calendars.business-hours.holidays", ["2026-13-01"],
-     "calendars.business-hours.holidays[0]", "YYYY-MM-DD"),
+    (
+        "calendars.business-hours.weekly.mon",
+        ["09:00-17:00", "16:00-18:00"],
+        "calendars.business-hours.weekly.mon",
+        "overlap",
+    ),
+    (
+        "calendars.business-hours.weekly.mon",
+        ["17:00-09:00"],
+        "calendars.business-hours.weekly.mon[0]",
+        "must end after it starts",
+    ),
+    (
+        "calendars.business-hours.weekly.mon",
+        ["9-17"],
+        "calendars.business-hours.weekly.mon[0]",
+        "is not a range",
+    ),
+    (
+        "calendars.business-hours.weekly.mon",
+        ["09:00-24:30"],
+        "calendars.business-hours.weekly.mon[0]",
+        "impossible time",
+    ),
+    (
+        "calendars.business-hours.weekly.funday",
+        ["09:00-17:00"],
+        "calendars.business-hours.weekly.funday",
+        "unknown weekday",
+    ),
+    (
+        "calendars.business-hours.holidays",
+        ["2026-13-01"],
+        "calendars.business-hours.holidays[0]",
+        "YYYY-MM-DD",
+    ),
     ("calendars.business-hours.weekly", ..., "calendars.business-hours.weekly", "is required"),
     ("objectives", [], "objectives", "non-empty list"),
     ("objectives.2.target", 0, "objectives[2].target", "must be between 0 and 100"),
@@ -92,7 +116,12 @@ INVALID = [
     ("objectives.3.threshold", ..., "objectives[3].threshold", "is required"),
     ("objectives.0.threshold", "1h", "objectives[0].threshold", "only ticket indicators"),
     ("objectives.0.priority", "P1", "objectives[0].priority", "only ticket indicators"),
-    ("objectives.0.credits.1.below", 99.95, "objectives[0].credits[1].below", "strictly decreasing"),
+    (
+        "objectives.0.credits.1.below",
+        99.95,
+        "objectives[0].credits[1].below",
+        "strictly decreasing",
+    ),
     ("objectives.0.credits.1.percent", 5, "objectives[0].credits[1].percent", "smaller percent"),
     ("objectives.0.credits.0.percent", 0, "objectives[0].credits[0].percent", "between 0 and 100"),
     ("objectives.0.credits.0.below", ..., "objectives[0].credits[0].below", "is required"),
@@ -104,12 +133,16 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "field", "words"), INVALID, ids=[i[0] + "=" + repr(i[1]) for i in INVALID])
-def test_invalid_document_names_field_and_problem(document: dict[str, Any], path: str, value: Any, field: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "value", "field", "words"), INVALID, ids=[i[0] + "=" + repr(i[1]) for i in INVALID]
+)
+def test_invalid_document_names_field_and_problem(
+    document: dict[str, Any], path: str, value: Any, field: str, words: str
+) -> None:
     _set(document, path, value)
     with pytest.raises(DocumentError) as caught:
         validate(document)
-    messages = {p: m for p, m in caught.value.errors}
+    messages = dict(caught.value.errors)
     assert field in messages, caught.value.errors
     assert words in messages[field]
     assert f"{field}: " in str(caught.value)
@@ -154,8 +187,12 @@ def test_json_document_is_accepted(document: dict[str, Any]) -> None:
 
 
 def test_defaults_are_filled(document: dict[str, Any]) -> None:
-    for key in ("credit_cap_percent", "claim_window_days", "maintenance_notice_hours",
-                "data_grace_hours"):
+    for key in (
+        "credit_cap_percent",
+        "claim_window_days",
+        "maintenance_notice_hours",
+        "data_grace_hours",
+    ):
         document.pop(key, None)
     document["objectives"][0].pop("source")
     canonical = validate(document)
@@ -166,7 +203,9 @@ def test_defaults_are_filled(document: dict[str, Any]) -> None:
     assert canonical["objectives"][1]["coverage"] == "always"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("4h", 14400), ("2d", 172800)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("30m", 1800), ("4h", 14400), ("2d", 172800)]
+)
 def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 

@@ -107,7 +107,9 @@ def test_removed_objective_is_removed_from_current_terms(document: dict[str, Any
     document["objectives"].pop(1)
     result = agreement_import(data=document, now=NOW)
     assert list(result.agreement.objectives.values_list("key", flat=True)) == [
-        "api-availability", "packet-delivery", "p1-first-response"
+        "api-availability",
+        "packet-delivery",
+        "p1-first-response",
     ]
     assert terms_of(validate(document)) == result.version.terms
 
@@ -117,11 +119,15 @@ def test_agreement_cannot_move_to_another_customer(document: dict[str, Any]) -> 
     document["customer"] = {"key": "globex", "name": "Globex"}
     from agreements.document import DocumentError
 
-    with pytest.raises(DocumentError, match="customer.key: agreement 'acme-hosting' belongs to customer 'acme'"):
+    with pytest.raises(
+        DocumentError, match=r"customer\.key: agreement 'acme-hosting' belongs to customer 'acme'"
+    ):
         agreement_import(data=document, now=NOW)
 
 
-def test_import_command_reads_files_and_stdin(tmp_path: Any, document: dict[str, Any], monkeypatch: Any) -> None:
+def test_import_command_reads_files_and_stdin(
+    tmp_path: Any, document: dict[str, Any], monkeypatch: Any
+) -> None:
     path = tmp_path / "a.yaml"
     path.write_text(yaml.safe_dump(json.loads(json.dumps(document, default=str))))
     out = io.StringIO()

@@ -14,8 +14,14 @@ from agreements.services import agreement_export, printable_document
 def _numbers(value: Any) -> Any:
     """Percents are kept as exact text internally; write them back as numbers."""
     if isinstance(value, dict):
-        return {k: (_to_number(v) if k in {"target", "below", "percent", "credit_cap_percent"} else _numbers(v))
-                for k, v in value.items()}
+        return {
+            k: (
+                _to_number(v)
+                if k in {"target", "below", "percent", "credit_cap_percent"}
+                else _numbers(v)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_numbers(v) for v in value]
     return value
@@ -29,7 +35,9 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-_Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", format(v, "f")))
+_Dumper.add_representer(
+    Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", format(v, "f"))
+)
 
 
 class _Encoder(json.JSONEncoder):
@@ -58,4 +66,6 @@ class Command(BaseCommand):
         if format == "json":
             self.stdout.write(json.dumps(document, indent=2, cls=_Encoder))
         else:
-            self.stdout.write(yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True).rstrip())
+            self.stdout.write(
+                yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True).rstrip()
+            )

@@ -24,16 +24,22 @@ class Command(BaseCommand):
             results = []
             for name in files:
                 try:
-                    text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+                    text = (
+                        sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+                    )
                 except (OSError, UnicodeDecodeError) as error:
                     problems.append(f"{name}: cannot read: {error}")
                     continue
                 try:
                     with transaction.atomic():
-                        results.append(agreement_import(data=load_document(text), actor="import_agreement"))
+                        results.append(
+                            agreement_import(data=load_document(text), actor="import_agreement")
+                        )
                 except DocumentError as error:
                     label = "standard input" if name == "-" else name
-                    problems.extend(f"{label}: {p}: {m}" if p else f"{label}: {m}" for p, m in error.errors)
+                    problems.extend(
+                        f"{label}: {p}: {m}" if p else f"{label}: {m}" for p, m in error.errors
+                    )
             if problems:
                 transaction.set_rollback(True)
         if problems:

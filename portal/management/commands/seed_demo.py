@@ -54,7 +54,7 @@ class Command(BaseCommand):
         self.extend_demo(start)
         self.stdout.write(f"Demo data ready ({created} agreement(s) created).")
         if not quiet_logins:
-            self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+            self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
             for username, customer, role, staff in USERS:
                 what = "staff, admin" if staff else f"{role} of {customer}"
                 self.stdout.write(f"  {username:16} {what}")
@@ -72,7 +72,7 @@ class Command(BaseCommand):
             if customer_key:
                 customer = Customer.objects.get(key=customer_key)
                 Membership.objects.update_or_create(
-                    user=user, customer=customer, defaults={"role": role}
+                    user=user, customer=customer, defaults={"role": str(role)}
                 )
 
     def extend_demo(self, start: dt.date) -> None:
