@@ -99,3 +99,38 @@ try:  # Documents the scheme in the OpenAPI schema.
             }
 except ImportError:  # pragma: no cover
     pass
+
+
+class ApiKeyRateThrottle:
+    """A fixed one-minute window per API key, counted in the shared cache.
+
+    Over the limit the API answers 429 with ``Retry-After`` (seconds to the next window).
+    """
+
+    def __init__(self) -> None:
+        self.retry_after = 0
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        from django.conf import settings
+        from django.core.cache import cache
+
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return True
+        limit = settings.API_RATE_PER_MINUTE
+        now = timezone.now().timestamp()
+        window = int(now // 60)
+        name = f"rate:{key.pk}:{window}"
+        cache.add(name, 0, timeout=120)
+        try:
+            count = cache.incr(name)
+        except ValueError:  # expired between add and incr
+            cache.set(name, 1, timeout=120)
+            count = 1
+        if count > limit:
+            self.retry_after = max(1, int((window + 1) * 60 - now) + 1)
+            return False
+        return True
+
+    def wait(self) -> float:
+        return float(self.retry_after)

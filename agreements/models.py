@@ -23,6 +23,8 @@ from django.utils import timezone
 class Customer(models.Model):
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
+    # Tickets opened before this instant belong to a closed period (flagged late).
+    closed_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +63,9 @@ class Membership(models.Model):
 class Service(models.Model):
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True)
+    # Measurements before this instant belong to a closed period of some agreement using
+    # the service; they are still stored, but flagged late (SPEC rule 13).
+    closed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["key"]

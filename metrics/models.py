@@ -1,0 +1,243 @@
+"""Measurements and the summaries that keep recomputation independent of history.
+
+Raw probe results and event counts are append-only and identified as SPEC §4 says;
+incidents, maintenance windows and tickets are upserted by their external id. Per
+service and UTC minute (and per UTC day) summaries hold exactly the counts the rules
+need, maintained in the same transaction as the raw rows they summarise.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from agreements.models import Customer, Service
+
+
+class ProbeResult(models.Model):
+    """One probe result. On PostgreSQL the table is partitioned by month of ``ts``."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, db_constraint=False)
+    probe = models.CharField(max_length=64, default="default")
+    ts = models.DateTimeField()
+    ok = models.BooleanField()
+    latency_ms = models.FloatField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "probe", "ts"], name="metrics_proberesult_identity"
+            ),
+            models.CheckConstraint(
+                condition=Q(latency_ms__isnull=True) | Q(latency_ms__gte=0),
+                name="metrics_proberesult_latency_not_negative",
+            ),
+        ]
+        indexes = [
+            # Latency figures of an open period scan one service's rows in a time range.
+            models.Index(fields=["service", "ts"], name="metrics_proberesult_svc_ts"),
+        ]
+
+
+class ProbeMinute(models.Model):
+    """Probe results of one service in one UTC minute, summed over probe locations."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    minute = models.DateTimeField()
+    ok = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index availability reads by (service, minute range).
+            models.UniqueConstraint(fields=["service", "minute"], name="metrics_probeminute_key"),
+        ]
+
+
+class ProbeDay(models.Model):
+    """Minutes of one service in one UTC day by state (rule 4), rebuilt from ProbeMinute."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    day = models.DateField()
+    # Plain integers: they are maintained by adding signed deltas (see metrics.services).
+    up = models.IntegerField(default=0)
+    down = models.IntegerField(default=0)
+    probes_ok = models.IntegerField(default=0)
+    probes_failed = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "day"], name="metrics_probeday_key"),
+        ]
+
+
+class EventCount(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.PROTECT)
+    ts = models.DateTimeField()
+    good = models.PositiveBigIntegerField()
+    total = models.PositiveBigIntegerField()
+    late = models.BooleanField(default=False)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Identity (service, ts); also the index ratio figures read by time range.
+            models.UniqueConstraint(fields=["service", "ts"], name="metrics_eventcount_identity"),
+            models.CheckConstraint(
+                condition=Q(good__lte=models.F("total")), name="metrics_eventcount_good_le_total"
+            ),
+        ]
+
+
+class EventMinute(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    minute = models.DateTimeField()
+    good = models.PositiveBigIntegerField(default=0)
+    total = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "minute"], name="metrics_eventminute_key"),
+            models.CheckConstraint(
+                condition=Q(good__lte=models.F("total")), name="metrics_eventminute_good_le_total"
+            ),
+        ]
+
+
+class Incident(models.Model):
+    class Impact(models.TextChoices):
+        OUTAGE = "outage", "Outage"
+        DEGRADED = "degraded", "Degraded"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="incidents")
+    external_id = models.CharField(max_length=128)
+    title = models.CharField(max_length=300)
+    impact = models.CharField(max_length=16, choices=Impact.choices)
+    started_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=150, blank=True)
+    late = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "external_id"], name="metrics_incident_identity"
+            ),
+            models.CheckConstraint(
+                condition=Q(impact__in=["outage", "degraded"]), name="metrics_incident_impact_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("started_at")),
+                name="metrics_incident_resolved_after_start",
+            ),
+        ]
+        indexes = [
+            # Evaluations fetch a service's incidents overlapping a period.
+            models.Index(fields=["service", "started_at"], name="metrics_incident_svc_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.key}: {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class IncidentUpdate(models.Model):
+    """The timeline of an incident: every change a partner sent, with what changed."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+
+class Maintenance(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="maintenance")
+    external_id = models.CharField(max_length=128)
+    title = models.CharField(max_length=300)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    announced_at = models.DateTimeField()
+    late = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start"]
+        verbose_name_plural = "maintenance windows"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "external_id"], name="metrics_maintenance_identity"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="metrics_maintenance_end_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["service", "start"], name="metrics_maintenance_svc_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.key}: {self.title}"
+
+
+class Ticket(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    external_id = models.CharField(max_length=128)
+    priority = models.CharField(max_length=32)
+    opened_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "external_id"], name="metrics_ticket_identity"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_at__isnull=True)
+                | Q(first_response_at__gte=models.F("opened_at")),
+                name="metrics_ticket_response_after_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("opened_at")),
+                name="metrics_ticket_resolved_after_open",
+            ),
+        ]
+        indexes = [
+            # Ticket objectives read a customer's tickets opened in a period.
+            models.Index(fields=["customer", "opened_at"], name="metrics_ticket_cust_opened"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer.key}/{self.external_id}"
+
+
+class LateArrival(models.Model):
+    """Data that arrived for an already closed period: stored, and shown to staff."""
+
+    kind = models.CharField(max_length=16)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True)
+    records = models.PositiveIntegerField()
+    first_ts = models.DateTimeField()
+    last_ts = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    reviewed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-received_at"]

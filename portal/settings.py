@@ -211,7 +211,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "agreements.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["agreements.auth.ApiKeyRateThrottle"],
 }
+# Requests per minute per API key, for every API endpoint (429 with Retry-After beyond).
+API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 1200, minimum=1)
+# Ingestion batches are at most 10 MB; larger bodies get a 413 before being read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "SLA Portal API",
     "DESCRIPTION": "Push measurements, read compliance and credits. Authenticate with "

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from agreements.api import AgreementViewSet, ApiRootView
+from metrics import api as metrics_api
 from portal import views
 
 router = SimpleRouter()
@@ -12,6 +13,11 @@ router.register("agreements", AgreementViewSet, basename="agreement")
 
 api_v1 = [
     path("", ApiRootView.as_view(), name="api-root"),
+    path("probes/", metrics_api.ProbesView.as_view(), name="ingest-probes"),
+    path("events/", metrics_api.EventsView.as_view(), name="ingest-events"),
+    path("tickets/", metrics_api.TicketsView.as_view(), name="ingest-tickets"),
+    path("incidents/", metrics_api.IncidentsView.as_view(), name="ingest-incidents"),
+    path("maintenance/", metrics_api.MaintenanceView.as_view(), name="ingest-maintenance"),
     *router.urls,
 ]
 

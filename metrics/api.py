@@ -1,0 +1,132 @@
+"""Ingestion endpoints (SPEC §4): JSON arrays or CSV, all-or-nothing, idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agreements.auth import HasScope
+from agreements.models import ApiKey, Customer, Service
+from metrics import ingest
+from metrics.services import ingest as store
+
+FIELDS = {
+    "probes": '{"service", "ts", "ok", "latency_ms", "probe"?}',
+    "events": '{"service", "ts", "good", "total"}',
+    "tickets": '{"customer", "external_id", "priority", "opened_at", "first_response_at"?, "resolved_at"?}',
+    "incidents": '{"service", "external_id", "title", "impact", "started_at", "resolved_at"?}',
+    "maintenance": '{"service", "external_id", "title", "start", "end", "announced_at"}',
+}
+
+
+class _RawParser(BaseParser):
+    """Leaves the body alone: ingestion parses it itself, faster and with exact errors."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        return None
+
+
+def context_for(key: ApiKey, *, csv: bool) -> ingest.Context:
+    services = Service.objects.all()
+    customers = Customer.objects.all()
+    if key.customer_id is not None:
+        # A customer-bound key may write only its own customer's data.
+        services = services.filter(objectives__agreement__customer_id=key.customer_id).distinct()
+        customers = customers.filter(pk=key.customer_id)
+    service_rows = list(services.values_list("key", "id", "closed_until"))
+    customer_rows = list(customers.values_list("key", "id", "closed_until"))
+    ctx = ingest.Context(
+        now=timezone.now(),
+        services={k: i for k, i, _ in service_rows},
+        customers={k: i for k, i, _ in customer_rows},
+        csv=csv,
+    )
+    ctx.closed_services = {i: c for _, i, c in service_rows}  # type: ignore[attr-defined]
+    ctx.closed_customers = {i: c for _, i, c in customer_rows}  # type: ignore[attr-defined]
+    return ctx
+
+
+class IngestView(APIView):
+    permission_classes = [HasScope]
+    required_scope = "ingest"
+    parser_classes = [_RawParser]
+    kind = ""
+
+    def post(self, request: Request) -> Response:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > ingest.MAX_BYTES:
+            return _too_large(f"the body is larger than {ingest.MAX_BYTES // (1024 * 1024)} MB")
+        try:
+            body = request._request.body
+        except RequestDataTooBig:
+            return _too_large(f"the body is larger than {ingest.MAX_BYTES // (1024 * 1024)} MB")
+        content_type = request.META.get("CONTENT_TYPE", "")
+        kind = ingest.KINDS[self.kind]
+        try:
+            records = ingest.parse_body(body, content_type)
+            ctx = context_for(request.auth, csv=content_type.lower().startswith("text/csv"))  # type: ignore[arg-type]
+            rows = ingest.validate_batch(kind, records, ctx)
+        except ingest.BatchTooLarge as error:
+            return _too_large(str(error))
+        except ingest.BatchInvalid as error:
+            body_out: dict[str, Any] = {
+                "error": f"nothing stored: {error.total} problem(s) in the batch",
+                "errors": error.errors,
+            }
+            if error.total > len(error.errors):
+                body_out["truncated"] = True
+            return Response(body_out, status=status.HTTP_400_BAD_REQUEST)
+        owners = ctx.closed_customers if self.kind == "tickets" else ctx.closed_services  # type: ignore[attr-defined]
+        result = store(self.kind, rows=rows, closed=owners)
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+
+
+def _too_large(message: str) -> Response:
+    return Response({"error": f"{message}; split it into batches of at most "
+                     f"{ingest.MAX_RECORDS} records and 10 MB"},
+                    status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+
+
+def _view(kind: str, summary: str) -> type[IngestView]:
+    doc = extend_schema(
+        operation_id=f"ingest_{kind}",
+        summary=summary,
+        description=(
+            f"A JSON array (or `text/csv` with the same header) of records {FIELDS[kind]}. "
+            "All or nothing: one bad record answers 400 with every problem and stores nothing. "
+            "Re-sent records are counted as duplicates. At most 10,000 records and 10 MB."
+        ),
+        request={"application/json": {"type": "array", "items": {"type": "object"}},
+                 "text/csv": {"type": "string"}},
+        responses={
+            201: OpenApiResponse(description='{"accepted": n, "duplicates": d}'),
+            400: OpenApiResponse(description='{"errors": [{"index", "field", "message"}]}'),
+            413: OpenApiResponse(description="batch too large"),
+            429: OpenApiResponse(description="rate limited; see Retry-After"),
+        },
+        examples=[OpenApiExample("accepted", value={"accepted": 2, "duplicates": 0},
+                                 response_only=True, status_codes=["201"])],
+        tags=["ingestion"],
+    )
+    view = type(f"{kind.title()}IngestView", (IngestView,), {"kind": kind})
+    view.post = doc(view.post)  # type: ignore[method-assign]
+    return view
+
+
+ProbesView = _view("probes", "Push probe results")
+EventsView = _view("events", "Push good/total event counts")
+TicketsView = _view("tickets", "Push or update support tickets")
+IncidentsView = _view("incidents", "Push or update incidents")
+MaintenanceView = _view("maintenance", "Push or update maintenance windows")
+

@@ -1,0 +1,314 @@
+"""Parsing and validation of ingestion batches: plain Python checks, no serializers.
+
+A batch is all or nothing: ``validate_batch`` returns clean typed records, or raises
+BatchInvalid with one ``{"index", "field", "message"}`` per problem found.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+MAX_RECORDS = 10_000
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ERRORS = 1000
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+UTC = dt.UTC
+
+
+class BatchInvalid(Exception):
+    def __init__(self, errors: list[dict[str, Any]]):
+        self.errors = errors[:MAX_ERRORS]
+        self.total = len(errors)
+        super().__init__(f"{len(errors)} problem(s) in the batch")
+
+
+class BatchTooLarge(Exception):
+    pass
+
+
+class _RecordError(Exception):
+    def __init__(self, field: str | None, message: str):
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    required: frozenset[str]
+    optional: frozenset[str]
+    check: Callable[[dict[str, Any], Context], tuple[Any, ...]]
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return self.required | self.optional
+
+
+@dataclass
+class Context:
+    now: dt.datetime
+    services: dict[str, int]  # service key -> id, restricted to what the key may write
+    customers: dict[str, int]
+    csv: bool = False
+
+
+def parse_body(body: bytes, content_type: str) -> list[Any]:
+    if len(body) > MAX_BYTES:
+        raise BatchTooLarge(f"the body is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    media = content_type.split(";")[0].strip().lower()
+    if media == "text/csv":
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BatchInvalid([_error(None, None, "CSV body must be UTF-8 text")]) from None
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames:
+            raise BatchInvalid([_error(None, None, "CSV body needs a header line of field names")])
+        records: list[Any] = []
+        for row in reader:
+            if None in row:
+                records.append({"__extra__": True})
+            else:
+                records.append(row)
+            if len(records) > MAX_RECORDS:
+                break
+    elif media in ("application/json", ""):
+        try:
+            records = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BatchInvalid([_error(None, None, f"body is not valid JSON: {error}")]) from None
+        if not isinstance(records, list):
+            raise BatchInvalid([_error(None, None, "body must be a JSON array of records")])
+    else:
+        raise BatchInvalid(
+            [_error(None, None, f"unsupported content type {media!r}; use application/json or text/csv")]
+        )
+    if len(records) > MAX_RECORDS:
+        raise BatchTooLarge(f"a batch holds at most {MAX_RECORDS} records")
+    if not records:
+        raise BatchInvalid([_error(None, None, "the batch is empty")])
+    return records
+
+
+def _error(index: int | None, field: str | None, message: str) -> dict[str, Any]:
+    return {"index": index, "field": field, "message": message}
+
+
+def validate_batch(kind: Kind, records: list[Any], ctx: Context) -> list[tuple[Any, ...]]:
+    errors: list[dict[str, Any]] = []
+    clean: list[tuple[Any, ...]] = []
+    fields, required = kind.fields, kind.required
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            errors.append(_error(index, None, "each record must be an object"))
+            continue
+        if "__extra__" in record:
+            errors.append(_error(index, None, "the row has more values than the header has fields"))
+            continue
+        keys = record.keys()
+        if not (keys <= fields and keys >= required):
+            for name in sorted(keys - fields):
+                errors.append(_error(index, name, "unknown field"))
+            for name in sorted(required - keys):
+                errors.append(_error(index, name, "is required"))
+            continue
+        try:
+            clean.append(kind.check(record, ctx))
+        except _RecordError as error:
+            errors.append(_error(index, error.field, error.message))
+        if len(errors) >= MAX_ERRORS:
+            break
+    if errors:
+        raise BatchInvalid(errors)
+    return clean
+
+
+# Field checks --------------------------------------------------------------------------
+
+
+def timestamp(value: Any, field: str, ctx: Context, *, future_ok: bool = False) -> dt.datetime:
+    if not isinstance(value, str):
+        raise _RecordError(field, "must be an ISO 8601 timestamp string with a UTC offset")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise _RecordError(field, f"{value!r} is not an ISO 8601 timestamp") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise _RecordError(field, "must include a UTC offset (e.g. 2026-05-01T12:00:00Z)")
+    parsed = parsed.astimezone(UTC)
+    if parsed < EARLIEST:
+        raise _RecordError(field, "is before 2000-01-01")
+    if not future_ok and parsed > ctx.now + FUTURE_TOLERANCE:
+        raise _RecordError(field, "is more than 5 minutes in the future")
+    return parsed
+
+
+def optional_timestamp(record: dict[str, Any], field: str, ctx: Context) -> dt.datetime | None:
+    value = record.get(field)
+    if value is None or (ctx.csv and value == ""):
+        return None
+    return timestamp(value, field, ctx)
+
+
+def service_id(value: Any, ctx: Context) -> int:
+    if not isinstance(value, str):
+        raise _RecordError("service", "must be a service key string")
+    found = ctx.services.get(value)
+    if found is None:
+        raise _RecordError("service", f"unknown service {value!r}")
+    return found
+
+
+def customer_id(value: Any, ctx: Context) -> int:
+    if not isinstance(value, str):
+        raise _RecordError("customer", "must be a customer key string")
+    found = ctx.customers.get(value)
+    if found is None:
+        raise _RecordError("customer", f"unknown customer {value!r}")
+    return found
+
+
+def boolean(value: Any, field: str, ctx: Context) -> bool:
+    if isinstance(value, bool):
+        return value
+    if ctx.csv and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+    raise _RecordError(field, "must be true or false")
+
+
+def whole(value: Any, field: str, ctx: Context) -> int:
+    if ctx.csv and isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise _RecordError(field, "must be a whole number") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _RecordError(field, "must be a whole number")
+    if value < 0:
+        raise _RecordError(field, "must not be negative")
+    if value >= 2**62:
+        raise _RecordError(field, "is too large")
+    return value
+
+
+def text(value: Any, field: str, *, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _RecordError(field, "must be a non-empty string")
+    if len(value) > max_length:
+        raise _RecordError(field, f"must be at most {max_length} characters")
+    return value.strip()
+
+
+def _probe(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+    sid = service_id(record["service"], ctx)
+    ts = timestamp(record["ts"], "ts", ctx)
+    ok = boolean(record["ok"], "ok", ctx)
+    latency = record.get("latency_ms")
+    if ctx.csv and latency == "":
+        latency = None
+    if latency is None:
+        if ok:
+            raise _RecordError("latency_ms", "is required when ok is true")
+    else:
+        if ctx.csv and isinstance(latency, str):
+            try:
+                latency = float(latency)
+            except ValueError:
+                raise _RecordError("latency_ms", "must be a number") from None
+        if isinstance(latency, bool) or not isinstance(latency, (int, float)):
+            raise _RecordError("latency_ms", "must be a number")
+        if not math.isfinite(latency):
+            raise _RecordError("latency_ms", "must be a finite number")
+        if latency < 0:
+            raise _RecordError("latency_ms", "must not be negative")
+        latency = float(latency)
+    probe = record.get("probe", "default")
+    if probe != "default":
+        probe = text(probe, "probe", max_length=64)
+    return (sid, probe, ts, ok, latency)
+
+
+def _event(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+    sid = service_id(record["service"], ctx)
+    ts = timestamp(record["ts"], "ts", ctx)
+    good = whole(record["good"], "good", ctx)
+    total = whole(record["total"], "total", ctx)
+    if good > total:
+        raise _RecordError("good", f"must not exceed total ({good} > {total})")
+    return (sid, ts, good, total)
+
+
+def _ticket(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+    cid = customer_id(record["customer"], ctx)
+    external_id = text(record["external_id"], "external_id", max_length=128)
+    priority = text(record["priority"], "priority", max_length=32)
+    opened = timestamp(record["opened_at"], "opened_at", ctx)
+    first = optional_timestamp(record, "first_response_at", ctx)
+    resolved = optional_timestamp(record, "resolved_at", ctx)
+    if first is not None and first < opened:
+        raise _RecordError("first_response_at", "must not be before opened_at")
+    if resolved is not None and resolved < opened:
+        raise _RecordError("resolved_at", "must not be before opened_at")
+    return (cid, external_id, priority, opened, first, resolved)
+
+
+IMPACTS = ("outage", "degraded")
+
+
+def _incident(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+    sid = service_id(record["service"], ctx)
+    external_id = text(record["external_id"], "external_id", max_length=128)
+    title = text(record["title"], "title", max_length=300)
+    impact = record["impact"]
+    if impact not in IMPACTS:
+        raise _RecordError("impact", "must be outage or degraded")
+    started = timestamp(record["started_at"], "started_at", ctx)
+    resolved = optional_timestamp(record, "resolved_at", ctx)
+    if resolved is not None and resolved < started:
+        raise _RecordError("resolved_at", "must not be before started_at")
+    return (sid, external_id, title, impact, started, resolved)
+
+
+def _maintenance(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+    sid = service_id(record["service"], ctx)
+    external_id = text(record["external_id"], "external_id", max_length=128)
+    title = text(record["title"], "title", max_length=300)
+    start = timestamp(record["start"], "start", ctx, future_ok=True)
+    end = timestamp(record["end"], "end", ctx, future_ok=True)
+    announced = timestamp(record["announced_at"], "announced_at", ctx)
+    if end <= start:
+        raise _RecordError("end", "must be after start")
+    return (sid, external_id, title, start, end, announced)
+
+
+def _kind(name: str, required: Iterable[str], optional: Iterable[str], check: Any) -> Kind:
+    return Kind(name, frozenset(required), frozenset(optional), check)
+
+
+PROBES = _kind("probes", ["service", "ts", "ok"], ["latency_ms", "probe"], _probe)
+EVENTS = _kind("events", ["service", "ts", "good", "total"], [], _event)
+TICKETS = _kind(
+    "tickets", ["customer", "external_id", "priority", "opened_at"],
+    ["first_response_at", "resolved_at"], _ticket,
+)
+INCIDENTS = _kind(
+    "incidents", ["service", "external_id", "title", "impact", "started_at"], ["resolved_at"],
+    _incident,
+)
+MAINTENANCE = _kind(
+    "maintenance", ["service", "external_id", "title", "start", "end", "announced_at"], [],
+    _maintenance,
+)
+KINDS = {k.name: k for k in (PROBES, EVENTS, TICKETS, INCIDENTS, MAINTENANCE)}

@@ -1,0 +1,454 @@
+"""Bulk writes of measurements and of the summaries kept beside them.
+
+Probes and events are append-only: a record whose identity is already stored is a
+duplicate and changes nothing. Summaries (per service and UTC minute, and per UTC day
+for probes) are updated in the same transaction from the rows actually inserted, so
+they always equal a recount of the raw rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from metrics.models import (
+    EventCount,
+    EventMinute,
+    Incident,
+    IncidentUpdate,
+    LateArrival,
+    Maintenance,
+    ProbeDay,
+    ProbeMinute,
+    ProbeResult,
+    Ticket,
+)
+from metrics.signals import measurements_received
+
+UTC = dt.UTC
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    late: int = 0
+    service_ids: set[int] = field(default_factory=set)
+    customer_ids: set[int] = field(default_factory=set)
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+
+    def as_dict(self) -> dict[str, int]:
+        body = {"accepted": self.accepted, "duplicates": self.duplicates}
+        if self.late:
+            body["late"] = self.late
+        return body
+
+
+def minute_of(ts: dt.datetime) -> dt.datetime:
+    return ts.replace(second=0, microsecond=0)
+
+
+def classify(ok: int, failed: int) -> str | None:
+    """Rule 4: down when more than half of the minute's results failed."""
+    if ok + failed == 0:
+        return None
+    return "down" if 2 * failed > ok + failed else "up"
+
+
+def _retrying(write: Any, *args: Any, **kwargs: Any) -> IngestResult:
+    # Two concurrent batches may race on a new identity or summary row; the loser's
+    # transaction is rolled back whole and tried again, so nothing is lost or doubled.
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                return write(*args, **kwargs)
+        except (IntegrityError, OperationalError) as error:
+            transient = isinstance(error, IntegrityError) or "deadlock" in str(error).lower() \
+                or "locked" in str(error).lower()
+            if not transient or attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _late_of(rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None], ts_index: int,
+             owner_index: int = 0) -> list[bool]:
+    out = []
+    for row in rows:
+        until = closed.get(row[owner_index])
+        out.append(until is not None and row[ts_index] < until)
+    return out
+
+
+def _record_late(kind: str, rows: Sequence[tuple[Any, ...]], flags: list[bool], ts_index: int,
+                 *, customer: bool = False) -> int:
+    groups: dict[int, list[dt.datetime]] = defaultdict(list)
+    for row, late in zip(rows, flags, strict=True):
+        if late:
+            groups[row[0]].append(row[ts_index])
+    for owner, stamps in groups.items():
+        LateArrival.objects.create(
+            kind=kind, records=len(stamps), first_ts=min(stamps), last_ts=max(stamps),
+            **({"customer_id": owner} if customer else {"service_id": owner}),
+        )
+    return sum(len(s) for s in groups.values())
+
+
+def _announce(kind: str, result: IngestResult) -> None:
+    if not result.accepted:
+        return
+    transaction.on_commit(lambda: measurements_received.send(
+        sender=kind, kind=kind, service_ids=sorted(result.service_ids),
+        customer_ids=sorted(result.customer_ids), first=result.first, last=result.last,
+    ))
+
+
+# Probes -----------------------------------------------------------------------------
+
+
+def probes_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+    """Store probe results ``(service_id, probe, ts, ok, latency_ms)``."""
+    late = _late_of(rows, closed, ts_index=2)
+    if connection.vendor == "postgresql":
+        result = _retrying(_probes_postgresql, rows, late)
+    else:
+        result = _retrying(_probes_generic, rows, late)
+    return result
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+_PROBE_UPSERT = """
+WITH ins AS (
+    INSERT INTO metrics_proberesult (service_id, probe, ts, ok, latency_ms, late, received_at)
+    SELECT DISTINCT ON (service_id, probe, ts) service_id, probe, ts, ok, latency_ms, late, %s
+    FROM metrics_probe_stage ORDER BY service_id, probe, ts
+    ON CONFLICT (service_id, probe, ts) DO NOTHING
+    RETURNING service_id, ts, ok, late
+), added AS (
+    SELECT service_id, date_trunc('minute', ts) AS minute,
+           count(*) FILTER (WHERE ok) AS ok, count(*) FILTER (WHERE NOT ok) AS failed
+    FROM ins GROUP BY 1, 2
+), minutes AS (
+    INSERT INTO metrics_probeminute (service_id, minute, ok, failed)
+    SELECT service_id, minute, ok, failed FROM added ORDER BY service_id, minute
+    ON CONFLICT (service_id, minute) DO UPDATE
+        SET ok = metrics_probeminute.ok + EXCLUDED.ok,
+            failed = metrics_probeminute.failed + EXCLUDED.failed
+    RETURNING service_id, minute, ok, failed
+), moves AS (
+    -- The minute's state before this batch is its new counts minus what the batch added;
+    -- the day summary moves by the difference, so concurrent batches add up exactly.
+    SELECT m.service_id, (m.minute AT TIME ZONE 'UTC')::date AS day,
+           m.ok AS n_ok, m.failed AS n_failed,
+           m.ok - a.ok AS o_ok, m.failed - a.failed AS o_failed, a.ok AS a_ok, a.failed AS a_failed
+    FROM minutes m JOIN added a USING (service_id, minute)
+), days AS (
+    INSERT INTO metrics_probeday (service_id, day, up, down, probes_ok, probes_failed)
+    SELECT service_id, day,
+        sum((n_ok + n_failed > 0 AND 2 * n_failed <= n_ok + n_failed)::int
+            - (o_ok + o_failed > 0 AND 2 * o_failed <= o_ok + o_failed)::int),
+        sum((2 * n_failed > n_ok + n_failed)::int - (2 * o_failed > o_ok + o_failed)::int),
+        sum(a_ok), sum(a_failed)
+    FROM moves GROUP BY service_id, day ORDER BY service_id, day
+    ON CONFLICT (service_id, day) DO UPDATE
+        SET up = metrics_probeday.up + EXCLUDED.up, down = metrics_probeday.down + EXCLUDED.down,
+            probes_ok = metrics_probeday.probes_ok + EXCLUDED.probes_ok,
+            probes_failed = metrics_probeday.probes_failed + EXCLUDED.probes_failed
+    RETURNING 1
+)
+SELECT count(*), count(*) FILTER (WHERE late), (SELECT count(*) FROM days) FROM ins
+"""
+
+
+def _probes_postgresql(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
+    buffer = io.StringIO()
+    write = buffer.write
+    null = "\\N"
+    for (sid, probe, ts, ok, latency), is_late in zip(rows, late, strict=True):
+        lat = null if latency is None else repr(latency)
+        write(f"{sid}\t{_copy_text(probe)}\t{ts.isoformat()}\t{'t' if ok else 'f'}\t{lat}\t"
+              f"{'t' if is_late else 'f'}\n")
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS metrics_probe_stage (service_id bigint, probe text, "
+            "ts timestamptz, ok boolean, latency_ms double precision, late boolean) "
+            "ON COMMIT DELETE ROWS"
+        )
+        # Emptied first as well: inside an enclosing transaction rows would otherwise linger.
+        cursor.execute("TRUNCATE metrics_probe_stage")
+        cursor.copy_expert(
+            "COPY metrics_probe_stage (service_id, probe, ts, ok, latency_ms, late) FROM STDIN",
+            buffer,
+        )
+        cursor.execute(_PROBE_UPSERT, [timezone.now()])
+        inserted, late_inserted, _ = cursor.fetchone()
+    result = _result_of(rows, inserted, ts_index=2)
+    if late_inserted:
+        result.late = _record_late("probes", rows, late, ts_index=2)
+    return result
+
+
+def _result_of(rows: Sequence[tuple[Any, ...]], inserted: int, *, ts_index: int,
+               customer: bool = False) -> IngestResult:
+    result = IngestResult(accepted=inserted, duplicates=len(rows) - inserted)
+    owners = {row[0] for row in rows}
+    if customer:
+        result.customer_ids = owners
+    else:
+        result.service_ids = owners
+    stamps = [row[ts_index] for row in rows]
+    result.first, result.last = min(stamps), max(stamps)
+    return result
+
+
+def _new_identities(model: Any, rows: list[tuple[Any, ...]], key: Any, ts_index: int,
+                    fields: list[str]) -> list[int]:
+    """Indexes of rows whose identity is neither stored nor repeated earlier in the batch."""
+    by_service: dict[int, list[dt.datetime]] = defaultdict(list)
+    for row in rows:
+        by_service[row[0]].append(row[ts_index])
+    stored: set[tuple[Any, ...]] = set()
+    for sid, stamps in by_service.items():
+        stored.update(
+            model.objects.filter(service_id=sid, ts__gte=min(stamps), ts__lte=max(stamps))
+            .values_list(*fields)
+        )
+    fresh = []
+    for index, row in enumerate(rows):
+        identity = key(row)
+        if identity not in stored:
+            stored.add(identity)
+            fresh.append(index)
+    return fresh
+
+
+def _probes_generic(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
+    fresh = _new_identities(ProbeResult, rows, lambda r: (r[0], r[1], r[2]), 2,
+                            ["service_id", "probe", "ts"])
+    now = timezone.now()
+    ProbeResult.objects.bulk_create(
+        [ProbeResult(service_id=rows[i][0], probe=rows[i][1], ts=rows[i][2], ok=rows[i][3],
+                     latency_ms=rows[i][4], late=late[i], received_at=now) for i in fresh],
+        batch_size=1000,
+    )
+    added: dict[tuple[int, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
+    for i in fresh:
+        counts = added[(rows[i][0], minute_of(rows[i][2]))]
+        counts[0 if rows[i][3] else 1] += 1
+    _apply_probe_summaries(added)
+    result = _result_of(rows, len(fresh), ts_index=2)
+    fresh_rows = [rows[i] for i in fresh]
+    result.late = _record_late("probes", fresh_rows, [late[i] for i in fresh], ts_index=2)
+    return result
+
+
+def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> None:
+    if not added:
+        return
+    existing: dict[tuple[int, dt.datetime], ProbeMinute] = {}
+    by_service: dict[int, list[dt.datetime]] = defaultdict(list)
+    for sid, minute in added:
+        by_service[sid].append(minute)
+    for sid, minutes in by_service.items():
+        for row in ProbeMinute.objects.select_for_update().filter(
+            service_id=sid, minute__gte=min(minutes), minute__lte=max(minutes)
+        ):
+            existing[(row.service_id, row.minute)] = row
+    day_moves: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    creates, updates = [], []
+    for (sid, minute), (ok, failed) in added.items():
+        row = existing.get((sid, minute))
+        before = classify(row.ok, row.failed) if row else None
+        if row is None:
+            row = ProbeMinute(service_id=sid, minute=minute, ok=ok, failed=failed)
+            creates.append(row)
+        else:
+            row.ok += ok
+            row.failed += failed
+            updates.append(row)
+        after = classify(row.ok, row.failed)
+        move = day_moves[(sid, minute.date())]
+        move[0] += (after == "up") - (before == "up")
+        move[1] += (after == "down") - (before == "down")
+        move[2] += ok
+        move[3] += failed
+    ProbeMinute.objects.bulk_create(creates, batch_size=1000)
+    ProbeMinute.objects.bulk_update(updates, ["ok", "failed"], batch_size=1000)
+    days = {(d.service_id, d.day): d for sid in by_service for d in ProbeDay.objects.select_for_update()
+            .filter(service_id=sid, day__in={day for s, day in day_moves if s == sid})}
+    new_days, changed_days = [], []
+    for key, (up, down, ok, failed) in day_moves.items():
+        day = days.get(key)
+        if day is None:
+            new_days.append(ProbeDay(service_id=key[0], day=key[1], up=up, down=down,
+                                     probes_ok=ok, probes_failed=failed))
+        else:
+            day.up += up
+            day.down += down
+            day.probes_ok += ok
+            day.probes_failed += failed
+            changed_days.append(day)
+    ProbeDay.objects.bulk_create(new_days)
+    ProbeDay.objects.bulk_update(changed_days, ["up", "down", "probes_ok", "probes_failed"])
+
+
+# Events -----------------------------------------------------------------------------
+
+
+def events_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+    """Store event counts ``(service_id, ts, good, total)``."""
+    late = _late_of(rows, closed, ts_index=1)
+    return _retrying(_events, rows, late)
+
+
+def _events(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
+    fresh = _new_identities(EventCount, rows, lambda r: (r[0], r[1]), 1, ["service_id", "ts"])
+    now = timezone.now()
+    EventCount.objects.bulk_create(
+        [EventCount(service_id=rows[i][0], ts=rows[i][1], good=rows[i][2], total=rows[i][3],
+                    late=late[i], received_at=now) for i in fresh],
+        batch_size=1000,
+    )
+    added: dict[tuple[int, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
+    for i in fresh:
+        counts = added[(rows[i][0], minute_of(rows[i][1]))]
+        counts[0] += rows[i][2]
+        counts[1] += rows[i][3]
+    existing = {}
+    for sid in {k[0] for k in added}:
+        minutes = [m for s, m in added if s == sid]
+        for row in EventMinute.objects.select_for_update().filter(
+            service_id=sid, minute__gte=min(minutes), minute__lte=max(minutes)
+        ):
+            existing[(row.service_id, row.minute)] = row
+    creates, updates = [], []
+    for (sid, minute), (good, total) in added.items():
+        row = existing.get((sid, minute))
+        if row is None:
+            creates.append(EventMinute(service_id=sid, minute=minute, good=good, total=total))
+        else:
+            row.good += good
+            row.total += total
+            updates.append(row)
+    EventMinute.objects.bulk_create(creates, batch_size=1000)
+    EventMinute.objects.bulk_update(updates, ["good", "total"], batch_size=1000)
+    result = _result_of(rows, len(fresh), ts_index=1)
+    result.late = _record_late("events", [rows[i] for i in fresh], [late[i] for i in fresh], 1)
+    return result
+
+
+# Incidents, maintenance, tickets: upserts by external id ----------------------------
+
+
+def _upsert(model: Any, owner_field: str, rows: list[tuple[Any, ...]], fields: list[str],
+            closed: dict[int, dt.datetime | None], ts_field: str, kind: str,
+            on_change: Any = None) -> IngestResult:
+    # The last record for an identity in a batch wins, as if they had been sent in order.
+    latest: dict[tuple[int, str], tuple[Any, ...]] = {}
+    for row in rows:
+        latest[(row[0], row[1])] = row
+    owners = {owner for owner, _ in latest}
+    stored = {
+        (getattr(obj, f"{owner_field}_id"), obj.external_id): obj
+        for obj in model.objects.select_for_update().filter(
+            **{f"{owner_field}_id__in": owners},
+            external_id__in={ext for _, ext in latest},
+        )
+    }
+    creates, updates, changes = [], [], []
+    ts_index = 2 + fields.index(ts_field)
+    late_rows, late_flags = [], []
+    for (owner, external_id), row in latest.items():
+        values = dict(zip(fields, row[2:], strict=True))
+        until = closed.get(owner)
+        is_late = until is not None and values[ts_field] < until
+        obj = stored.get((owner, external_id))
+        if obj is None:
+            obj = model(**{f"{owner_field}_id": owner}, external_id=external_id, late=is_late, **values)
+            creates.append(obj)
+            changes.append((obj, {k: _jsonable(v) for k, v in values.items()}))
+        else:
+            diff = {k: _jsonable(v) for k, v in values.items() if getattr(obj, k) != v}
+            if not diff:
+                continue
+            for k, v in values.items():
+                setattr(obj, k, v)
+            obj.late = obj.late or is_late
+            updates.append(obj)
+            changes.append((obj, diff))
+        late_rows.append(row)
+        late_flags.append(is_late)
+    model.objects.bulk_create(creates)
+    if updates:
+        model.objects.bulk_update(updates, [*fields, "late", "updated_at"] if hasattr(model, "updated_at") else fields)
+    if on_change is not None:
+        on_change(changes)
+    result = IngestResult(accepted=len(changes), duplicates=len(rows) - len(changes))
+    if owner_field == "customer":
+        result.customer_ids = owners
+    else:
+        result.service_ids = owners
+    stamps = [row[ts_index] for row in rows]
+    result.first, result.last = min(stamps), max(stamps)
+    result.late = _record_late(kind, late_rows, late_flags, ts_index, customer=owner_field == "customer")
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def _timeline(changes: list[tuple[Incident, dict[str, Any]]]) -> None:
+    IncidentUpdate.objects.bulk_create(IncidentUpdate(incident=obj, changes=diff) for obj, diff in changes)
+
+
+def incidents_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+    fields = ["title", "impact", "started_at", "resolved_at"]
+    return _retrying(_upsert, Incident, "service", rows, fields, closed, "started_at", "incidents",
+                     _timeline)
+
+
+def maintenance_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+    return _retrying(_upsert, Maintenance, "service", rows, ["title", "start", "end", "announced_at"],
+                     closed, "start", "maintenance")
+
+
+def tickets_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+    return _retrying(_upsert, Ticket, "customer", rows,
+                     ["priority", "opened_at", "first_response_at", "resolved_at"], closed,
+                     "opened_at", "tickets")
+
+
+WRITERS = {
+    "probes": probes_ingest,
+    "events": events_ingest,
+    "incidents": incidents_ingest,
+    "maintenance": maintenance_ingest,
+    "tickets": tickets_ingest,
+}
+
+
+def ingest(kind: str, *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+    result = WRITERS[kind](rows=rows, closed=closed)
+    _announce(kind, result)
+    return result
