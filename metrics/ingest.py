@@ -89,7 +89,13 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
             raise BatchInvalid([_error(None, None, "body must be a JSON array of records")])
     else:
         raise BatchInvalid(
-            [_error(None, None, f"unsupported content type {media!r}; use application/json or text/csv")]
+            [
+                _error(
+                    None,
+                    None,
+                    f"unsupported content type {media!r}; use application/json or text/csv",
+                )
+            ]
         )
     if len(records) > MAX_RECORDS:
         raise BatchTooLarge(f"a batch holds at most {MAX_RECORDS} records")
@@ -300,15 +306,21 @@ def _kind(name: str, required: Iterable[str], optional: Iterable[str], check: An
 PROBES = _kind("probes", ["service", "ts", "ok"], ["latency_ms", "probe"], _probe)
 EVENTS = _kind("events", ["service", "ts", "good", "total"], [], _event)
 TICKETS = _kind(
-    "tickets", ["customer", "external_id", "priority", "opened_at"],
-    ["first_response_at", "resolved_at"], _ticket,
+    "tickets",
+    ["customer", "external_id", "priority", "opened_at"],
+    ["first_response_at", "resolved_at"],
+    _ticket,
 )
 INCIDENTS = _kind(
-    "incidents", ["service", "external_id", "title", "impact", "started_at"], ["resolved_at"],
+    "incidents",
+    ["service", "external_id", "title", "impact", "started_at"],
+    ["resolved_at"],
     _incident,
 )
 MAINTENANCE = _kind(
-    "maintenance", ["service", "external_id", "title", "start", "end", "announced_at"], [],
+    "maintenance",
+    ["service", "external_id", "title", "start", "end", "announced_at"],
+    [],
     _maintenance,
 )
 KINDS = {k.name: k for k in (PROBES, EVENTS, TICKETS, INCIDENTS, MAINTENANCE)}

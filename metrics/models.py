@@ -27,18 +27,20 @@ class ProbeResult(models.Model):
 
     class Meta:
         constraints = [
+            # Identity (service, ts, probe) in this order, so that the same index also
+            # serves the open period's latency scans by service and time range: a second
+            # index would slow every insert by a third.
             models.UniqueConstraint(
-                fields=["service", "probe", "ts"], name="metrics_proberesult_identity"
+                fields=["service", "ts", "probe"], name="metrics_proberesult_identity"
             ),
             models.CheckConstraint(
                 condition=Q(latency_ms__isnull=True) | Q(latency_ms__gte=0),
                 name="metrics_proberesult_latency_not_negative",
             ),
         ]
-        indexes = [
-            # Latency figures of an open period scan one service's rows in a time range.
-            models.Index(fields=["service", "ts"], name="metrics_proberesult_svc_ts"),
-        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.probe} {self.ts:%Y-%m-%d %H:%M:%S} {'ok' if self.ok else 'failed'}"
 
 
 class ProbeMinute(models.Model):
@@ -54,6 +56,9 @@ class ProbeMinute(models.Model):
             # Also the index availability reads by (service, minute range).
             models.UniqueConstraint(fields=["service", "minute"], name="metrics_probeminute_key"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.minute:%Y-%m-%d %H:%M}: {self.ok} ok, {self.failed} failed"
 
 
 class ProbeDay(models.Model):
@@ -71,6 +76,9 @@ class ProbeDay(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["service", "day"], name="metrics_probeday_key"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.day}: {self.up} up, {self.down} down"
 
 
 class EventCount(models.Model):
@@ -90,6 +98,9 @@ class EventCount(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.ts:%Y-%m-%d %H:%M:%S}: {self.good}/{self.total}"
+
 
 class EventMinute(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE)
@@ -104,6 +115,9 @@ class EventMinute(models.Model):
                 condition=Q(good__lte=models.F("total")), name="metrics_eventminute_good_le_total"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.minute:%Y-%m-%d %H:%M}: {self.good}/{self.total}"
 
 
 class Incident(models.Model):
@@ -159,6 +173,9 @@ class IncidentUpdate(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"update of incident {self.incident_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Maintenance(models.Model):
@@ -241,3 +258,6 @@ class LateArrival(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.records} late {self.kind} received {self.received_at:%Y-%m-%d %H:%M}"

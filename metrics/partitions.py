@@ -20,8 +20,11 @@ def is_partitioned() -> bool:
     if connection.vendor != "postgresql":
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
-                       "WHERE c.relname = %s", [TABLE])
+        cursor.execute(
+            "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+            "WHERE c.relname = %s",
+            [TABLE],
+        )
         return cursor.fetchone() is not None
 
 
@@ -42,7 +45,8 @@ def existing_partitions() -> dict[dt.date, str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s", [TABLE]
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s",
+            [TABLE],
         )
         names = [row[0] for row in cursor.fetchall()]
     out = {}
@@ -70,13 +74,12 @@ def ensure_partitions(first: dt.date, last: dt.date) -> list[str]:
                     f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
                 )
                 cursor.execute(
-                    f"WITH moved AS (DELETE FROM {TABLE}_default WHERE ts >= %s AND ts < %s "
+                    f"WITH moved AS (DELETE FROM {TABLE}_default WHERE ts >= %s AND ts < %s "  # noqa: S608
                     f"RETURNING *) INSERT INTO {name} SELECT * FROM moved",
                     [month, upper],
                 )
                 cursor.execute(
-                    f"ALTER TABLE {TABLE} ATTACH PARTITION {name} "
-                    f"FOR VALUES FROM (%s) TO (%s)",
+                    f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)",
                     [f"{month.isoformat()} 00:00+00", f"{upper.isoformat()} 00:00+00"],
                 )
             created.append(name)

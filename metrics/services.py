@@ -71,15 +71,22 @@ def _retrying(write: Any, *args: Any, **kwargs: Any) -> IngestResult:
             with transaction.atomic():
                 return write(*args, **kwargs)
         except (IntegrityError, OperationalError) as error:
-            transient = isinstance(error, IntegrityError) or "deadlock" in str(error).lower() \
+            transient = (
+                isinstance(error, IntegrityError)
+                or "deadlock" in str(error).lower()
                 or "locked" in str(error).lower()
+            )
             if not transient or attempt == 4:
                 raise
     raise AssertionError("unreachable")
 
 
-def _late_of(rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None], ts_index: int,
-             owner_index: int = 0) -> list[bool]:
+def _late_of(
+    rows: Sequence[tuple[Any, ...]],
+    closed: dict[int, dt.datetime | None],
+    ts_index: int,
+    owner_index: int = 0,
+) -> list[bool]:
     out = []
     for row in rows:
         until = closed.get(row[owner_index])
@@ -87,15 +94,24 @@ def _late_of(rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | No
     return out
 
 
-def _record_late(kind: str, rows: Sequence[tuple[Any, ...]], flags: list[bool], ts_index: int,
-                 *, customer: bool = False) -> int:
+def _record_late(
+    kind: str,
+    rows: Sequence[tuple[Any, ...]],
+    flags: list[bool],
+    ts_index: int,
+    *,
+    customer: bool = False,
+) -> int:
     groups: dict[int, list[dt.datetime]] = defaultdict(list)
     for row, late in zip(rows, flags, strict=True):
         if late:
             groups[row[0]].append(row[ts_index])
     for owner, stamps in groups.items():
         LateArrival.objects.create(
-            kind=kind, records=len(stamps), first_ts=min(stamps), last_ts=max(stamps),
+            kind=kind,
+            records=len(stamps),
+            first_ts=min(stamps),
+            last_ts=max(stamps),
             **({"customer_id": owner} if customer else {"service_id": owner}),
         )
     return sum(len(s) for s in groups.values())
@@ -104,16 +120,24 @@ def _record_late(kind: str, rows: Sequence[tuple[Any, ...]], flags: list[bool], 
 def _announce(kind: str, result: IngestResult) -> None:
     if not result.accepted:
         return
-    transaction.on_commit(lambda: measurements_received.send(
-        sender=kind, kind=kind, service_ids=sorted(result.service_ids),
-        customer_ids=sorted(result.customer_ids), first=result.first, last=result.last,
-    ))
+    transaction.on_commit(
+        lambda: measurements_received.send(
+            sender=kind,
+            kind=kind,
+            service_ids=sorted(result.service_ids),
+            customer_ids=sorted(result.customer_ids),
+            first=result.first,
+            last=result.last,
+        )
+    )
 
 
 # Probes -----------------------------------------------------------------------------
 
 
-def probes_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+def probes_ingest(
+    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+) -> IngestResult:
     """Store probe results ``(service_id, probe, ts, ok, latency_ms)``."""
     late = _late_of(rows, closed, ts_index=2)
     if connection.vendor == "postgresql":
@@ -132,16 +156,21 @@ def _copy_text(value: Any) -> str:
         return value.isoformat()
     text = str(value)
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
     return text
 
 
 _PROBE_UPSERT = """
 WITH ins AS (
     INSERT INTO metrics_proberesult (service_id, probe, ts, ok, latency_ms, late, received_at)
-    SELECT DISTINCT ON (service_id, probe, ts) service_id, probe, ts, ok, latency_ms, late, %s
-    FROM metrics_probe_stage ORDER BY service_id, probe, ts
-    ON CONFLICT (service_id, probe, ts) DO NOTHING
+    SELECT DISTINCT ON (service_id, ts, probe) service_id, probe, ts, ok, latency_ms, late, %s
+    FROM metrics_probe_stage ORDER BY service_id, ts, probe
+    ON CONFLICT (service_id, ts, probe) DO NOTHING
     RETURNING service_id, ts, ok, late
 ), added AS (
     SELECT service_id, date_trunc('minute', ts) AS minute,
@@ -185,8 +214,10 @@ def _probes_postgresql(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestR
     null = "\\N"
     for (sid, probe, ts, ok, latency), is_late in zip(rows, late, strict=True):
         lat = null if latency is None else repr(latency)
-        write(f"{sid}\t{_copy_text(probe)}\t{ts.isoformat()}\t{'t' if ok else 'f'}\t{lat}\t"
-              f"{'t' if is_late else 'f'}\n")
+        write(
+            f"{sid}\t{_copy_text(probe)}\t{ts.isoformat()}\t{'t' if ok else 'f'}\t{lat}\t"
+            f"{'t' if is_late else 'f'}\n"
+        )
     buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -208,8 +239,9 @@ def _probes_postgresql(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestR
     return result
 
 
-def _result_of(rows: Sequence[tuple[Any, ...]], inserted: int, *, ts_index: int,
-               customer: bool = False) -> IngestResult:
+def _result_of(
+    rows: Sequence[tuple[Any, ...]], inserted: int, *, ts_index: int, customer: bool = False
+) -> IngestResult:
     result = IngestResult(accepted=inserted, duplicates=len(rows) - inserted)
     owners = {row[0] for row in rows}
     if customer:
@@ -221,8 +253,9 @@ def _result_of(rows: Sequence[tuple[Any, ...]], inserted: int, *, ts_index: int,
     return result
 
 
-def _new_identities(model: Any, rows: list[tuple[Any, ...]], key: Any, ts_index: int,
-                    fields: list[str]) -> list[int]:
+def _new_identities(
+    model: Any, rows: list[tuple[Any, ...]], key: Any, ts_index: int, fields: list[str]
+) -> list[int]:
     """Indexes of rows whose identity is neither stored nor repeated earlier in the batch."""
     by_service: dict[int, list[dt.datetime]] = defaultdict(list)
     for row in rows:
@@ -230,8 +263,9 @@ def _new_identities(model: Any, rows: list[tuple[Any, ...]], key: Any, ts_index:
     stored: set[tuple[Any, ...]] = set()
     for sid, stamps in by_service.items():
         stored.update(
-            model.objects.filter(service_id=sid, ts__gte=min(stamps), ts__lte=max(stamps))
-            .values_list(*fields)
+            model.objects.filter(
+                service_id=sid, ts__gte=min(stamps), ts__lte=max(stamps)
+            ).values_list(*fields)
         )
     fresh = []
     for index, row in enumerate(rows):
@@ -243,12 +277,23 @@ def _new_identities(model: Any, rows: list[tuple[Any, ...]], key: Any, ts_index:
 
 
 def _probes_generic(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
-    fresh = _new_identities(ProbeResult, rows, lambda r: (r[0], r[1], r[2]), 2,
-                            ["service_id", "probe", "ts"])
+    fresh = _new_identities(
+        ProbeResult, rows, lambda r: (r[0], r[1], r[2]), 2, ["service_id", "probe", "ts"]
+    )
     now = timezone.now()
     ProbeResult.objects.bulk_create(
-        [ProbeResult(service_id=rows[i][0], probe=rows[i][1], ts=rows[i][2], ok=rows[i][3],
-                     latency_ms=rows[i][4], late=late[i], received_at=now) for i in fresh],
+        [
+            ProbeResult(
+                service_id=rows[i][0],
+                probe=rows[i][1],
+                ts=rows[i][2],
+                ok=rows[i][3],
+                latency_ms=rows[i][4],
+                late=late[i],
+                received_at=now,
+            )
+            for i in fresh
+        ],
         batch_size=1000,
     )
     added: dict[tuple[int, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
@@ -275,14 +320,16 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
         ):
             existing[(row.service_id, row.minute)] = row
     day_moves: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    creates, updates = [], []
+    creates: list[ProbeMinute] = []
+    updates: list[ProbeMinute] = []
     for (sid, minute), (ok, failed) in added.items():
-        row = existing.get((sid, minute))
-        before = classify(row.ok, row.failed) if row else None
-        if row is None:
+        found = existing.get((sid, minute))
+        before = classify(found.ok, found.failed) if found else None
+        if found is None:
             row = ProbeMinute(service_id=sid, minute=minute, ok=ok, failed=failed)
             creates.append(row)
         else:
+            row = found
             row.ok += ok
             row.failed += failed
             updates.append(row)
@@ -294,14 +341,27 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
         move[3] += failed
     ProbeMinute.objects.bulk_create(creates, batch_size=1000)
     ProbeMinute.objects.bulk_update(updates, ["ok", "failed"], batch_size=1000)
-    days = {(d.service_id, d.day): d for sid in by_service for d in ProbeDay.objects.select_for_update()
-            .filter(service_id=sid, day__in={day for s, day in day_moves if s == sid})}
+    days = {
+        (d.service_id, d.day): d
+        for sid in by_service
+        for d in ProbeDay.objects.select_for_update().filter(
+            service_id=sid, day__in={day for s, day in day_moves if s == sid}
+        )
+    }
     new_days, changed_days = [], []
     for key, (up, down, ok, failed) in day_moves.items():
         day = days.get(key)
         if day is None:
-            new_days.append(ProbeDay(service_id=key[0], day=key[1], up=up, down=down,
-                                     probes_ok=ok, probes_failed=failed))
+            new_days.append(
+                ProbeDay(
+                    service_id=key[0],
+                    day=key[1],
+                    up=up,
+                    down=down,
+                    probes_ok=ok,
+                    probes_failed=failed,
+                )
+            )
         else:
             day.up += up
             day.down += down
@@ -315,7 +375,9 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
 # Events -----------------------------------------------------------------------------
 
 
-def events_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+def events_ingest(
+    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+) -> IngestResult:
     """Store event counts ``(service_id, ts, good, total)``."""
     late = _late_of(rows, closed, ts_index=1)
     return _retrying(_events, rows, late)
@@ -325,8 +387,17 @@ def _events(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
     fresh = _new_identities(EventCount, rows, lambda r: (r[0], r[1]), 1, ["service_id", "ts"])
     now = timezone.now()
     EventCount.objects.bulk_create(
-        [EventCount(service_id=rows[i][0], ts=rows[i][1], good=rows[i][2], total=rows[i][3],
-                    late=late[i], received_at=now) for i in fresh],
+        [
+            EventCount(
+                service_id=rows[i][0],
+                ts=rows[i][1],
+                good=rows[i][2],
+                total=rows[i][3],
+                late=late[i],
+                received_at=now,
+            )
+            for i in fresh
+        ],
         batch_size=1000,
     )
     added: dict[tuple[int, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
@@ -341,9 +412,10 @@ def _events(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
             service_id=sid, minute__gte=min(minutes), minute__lte=max(minutes)
         ):
             existing[(row.service_id, row.minute)] = row
-    creates, updates = [], []
+    creates: list[EventMinute] = []
+    updates: list[EventMinute] = []
     for (sid, minute), (good, total) in added.items():
-        row = existing.get((sid, minute))
+        row = existing.get((sid, minute))  # type: ignore[assignment]
         if row is None:
             creates.append(EventMinute(service_id=sid, minute=minute, good=good, total=total))
         else:
@@ -360,9 +432,16 @@ def _events(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
 # Incidents, maintenance, tickets: upserts by external id ----------------------------
 
 
-def _upsert(model: Any, owner_field: str, rows: list[tuple[Any, ...]], fields: list[str],
-            closed: dict[int, dt.datetime | None], ts_field: str, kind: str,
-            on_change: Any = None) -> IngestResult:
+def _upsert(
+    model: Any,
+    owner_field: str,
+    rows: list[tuple[Any, ...]],
+    fields: list[str],
+    closed: dict[int, dt.datetime | None],
+    ts_field: str,
+    kind: str,
+    on_change: Any = None,
+) -> IngestResult:
     # The last record for an identity in a batch wins, as if they had been sent in order.
     latest: dict[tuple[int, str], tuple[Any, ...]] = {}
     for row in rows:
@@ -384,7 +463,9 @@ def _upsert(model: Any, owner_field: str, rows: list[tuple[Any, ...]], fields: l
         is_late = until is not None and values[ts_field] < until
         obj = stored.get((owner, external_id))
         if obj is None:
-            obj = model(**{f"{owner_field}_id": owner}, external_id=external_id, late=is_late, **values)
+            obj = model(
+                **{f"{owner_field}_id": owner}, external_id=external_id, late=is_late, **values
+            )
             creates.append(obj)
             changes.append((obj, {k: _jsonable(v) for k, v in values.items()}))
         else:
@@ -400,7 +481,9 @@ def _upsert(model: Any, owner_field: str, rows: list[tuple[Any, ...]], fields: l
         late_flags.append(is_late)
     model.objects.bulk_create(creates)
     if updates:
-        model.objects.bulk_update(updates, [*fields, "late", "updated_at"] if hasattr(model, "updated_at") else fields)
+        model.objects.bulk_update(
+            updates, [*fields, "late", "updated_at"] if hasattr(model, "updated_at") else fields
+        )
     if on_change is not None:
         on_change(changes)
     result = IngestResult(accepted=len(changes), duplicates=len(rows) - len(changes))
@@ -410,7 +493,9 @@ def _upsert(model: Any, owner_field: str, rows: list[tuple[Any, ...]], fields: l
         result.service_ids = owners
     stamps = [row[ts_index] for row in rows]
     result.first, result.last = min(stamps), max(stamps)
-    result.late = _record_late(kind, late_rows, late_flags, ts_index, customer=owner_field == "customer")
+    result.late = _record_late(
+        kind, late_rows, late_flags, ts_index, customer=owner_field == "customer"
+    )
     return result
 
 
@@ -419,24 +504,48 @@ def _jsonable(value: Any) -> Any:
 
 
 def _timeline(changes: list[tuple[Incident, dict[str, Any]]]) -> None:
-    IncidentUpdate.objects.bulk_create(IncidentUpdate(incident=obj, changes=diff) for obj, diff in changes)
+    IncidentUpdate.objects.bulk_create(
+        IncidentUpdate(incident=obj, changes=diff) for obj, diff in changes
+    )
 
 
-def incidents_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+def incidents_ingest(
+    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+) -> IngestResult:
     fields = ["title", "impact", "started_at", "resolved_at"]
-    return _retrying(_upsert, Incident, "service", rows, fields, closed, "started_at", "incidents",
-                     _timeline)
+    return _retrying(
+        _upsert, Incident, "service", rows, fields, closed, "started_at", "incidents", _timeline
+    )
 
 
-def maintenance_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
-    return _retrying(_upsert, Maintenance, "service", rows, ["title", "start", "end", "announced_at"],
-                     closed, "start", "maintenance")
+def maintenance_ingest(
+    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+) -> IngestResult:
+    return _retrying(
+        _upsert,
+        Maintenance,
+        "service",
+        rows,
+        ["title", "start", "end", "announced_at"],
+        closed,
+        "start",
+        "maintenance",
+    )
 
 
-def tickets_ingest(*, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
-    return _retrying(_upsert, Ticket, "customer", rows,
-                     ["priority", "opened_at", "first_response_at", "resolved_at"], closed,
-                     "opened_at", "tickets")
+def tickets_ingest(
+    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+) -> IngestResult:
+    return _retrying(
+        _upsert,
+        Ticket,
+        "customer",
+        rows,
+        ["priority", "opened_at", "first_response_at", "resolved_at"],
+        closed,
+        "opened_at",
+        "tickets",
+    )
 
 
 WRITERS = {
@@ -448,7 +557,9 @@ WRITERS = {
 }
 
 
-def ingest(kind: str, *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]) -> IngestResult:
+def ingest(
+    kind: str, *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+) -> IngestResult:
     result = WRITERS[kind](rows=rows, closed=closed)
     _announce(kind, result)
     return result

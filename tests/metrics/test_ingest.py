@@ -42,16 +42,38 @@ def probe(**over: Any) -> dict[str, Any]:
 VALID = {
     "probes": probe(),
     "events": {"service": "backbone", "ts": T0, "good": 990, "total": 1000},
-    "tickets": {"customer": "acme", "external_id": "T-1", "priority": "P1", "opened_at": T0,
-                "first_response_at": "2026-03-10T10:30:00Z", "resolved_at": None},
-    "incidents": {"service": "hosted-api", "external_id": "INC-1", "title": "API down",
-                  "impact": "outage", "started_at": T0, "resolved_at": "2026-03-10T10:45:00Z"},
-    "maintenance": {"service": "hosted-api", "external_id": "MW-1", "title": "DB upgrade",
-                    "start": "2026-03-12T01:00:00Z", "end": "2026-03-12T03:00:00Z",
-                    "announced_at": "2026-03-05T09:00:00Z"},
+    "tickets": {
+        "customer": "acme",
+        "external_id": "T-1",
+        "priority": "P1",
+        "opened_at": T0,
+        "first_response_at": "2026-03-10T10:30:00Z",
+        "resolved_at": None,
+    },
+    "incidents": {
+        "service": "hosted-api",
+        "external_id": "INC-1",
+        "title": "API down",
+        "impact": "outage",
+        "started_at": T0,
+        "resolved_at": "2026-03-10T10:45:00Z",
+    },
+    "maintenance": {
+        "service": "hosted-api",
+        "external_id": "MW-1",
+        "title": "DB upgrade",
+        "start": "2026-03-12T01:00:00Z",
+        "end": "2026-03-12T03:00:00Z",
+        "announced_at": "2026-03-05T09:00:00Z",
+    },
 }
-MODELS = {"probes": ProbeResult, "events": EventCount, "tickets": Ticket, "incidents": Incident,
-          "maintenance": Maintenance}
+MODELS = {
+    "probes": ProbeResult,
+    "events": EventCount,
+    "tickets": Ticket,
+    "incidents": Incident,
+    "maintenance": Maintenance,
+}
 
 INVALID = [
     # (kind, changes (None value = remove), field, words)
@@ -72,20 +94,39 @@ INVALID = [
     ("events", {"good": 1.5}, "good", "whole number"),
     ("events", {"good": True}, "good", "whole number"),
     ("tickets", {"customer": "nobody"}, "customer", "unknown customer 'nobody'"),
-    ("tickets", {"first_response_at": "2026-03-10T09:00:00Z"}, "first_response_at", "must not be before opened_at"),
+    (
+        "tickets",
+        {"first_response_at": "2026-03-10T09:00:00Z"},
+        "first_response_at",
+        "must not be before opened_at",
+    ),
     ("tickets", {"priority": ""}, "priority", "non-empty string"),
     ("incidents", {"impact": "minor"}, "impact", "must be outage or degraded"),
-    ("incidents", {"resolved_at": "2026-03-10T09:00:00Z"}, "resolved_at", "must not be before started_at"),
+    (
+        "incidents",
+        {"resolved_at": "2026-03-10T09:00:00Z"},
+        "resolved_at",
+        "must not be before started_at",
+    ),
     ("incidents", {"external_id": None}, "external_id", "is required"),
     ("maintenance", {"end": "2026-03-12T00:00:00Z"}, "end", "must be after start"),
-    ("maintenance", {"announced_at": "2099-01-01T00:00:00Z"}, "announced_at", "more than 5 minutes"),
+    (
+        "maintenance",
+        {"announced_at": "2099-01-01T00:00:00Z"},
+        "announced_at",
+        "more than 5 minutes",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "changes", "field", "words"), INVALID,
-                         ids=[f"{k}-{f}-{w[:20]}" for k, _, f, w in INVALID])
-def test_bad_record_is_reported_with_index_and_field(ingest_client: Any, kind: str, changes: dict[str, Any],
-                                                     field: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "changes", "field", "words"),
+    INVALID,
+    ids=[f"{k}-{f}-{w[:20]}" for k, _, f, w in INVALID],
+)
+def test_bad_record_is_reported_with_index_and_field(
+    ingest_client: Any, kind: str, changes: dict[str, Any], field: str, words: str
+) -> None:
     bad = {**VALID[kind], **changes}
     for key, value in changes.items():
         if value is None and key not in ("resolved_at", "first_response_at", "latency_ms"):
@@ -94,12 +135,16 @@ def test_bad_record_is_reported_with_index_and_field(ingest_client: Any, kind: s
     response = post(ingest_client, kind, [good, bad])
     assert response.status_code == 400, response.content
     errors = response.json()["errors"]
-    assert any(e["index"] == 1 and e["field"] == field and words in e["message"] for e in errors), errors
+    assert any(e["index"] == 1 and e["field"] == field and words in e["message"] for e in errors), (
+        errors
+    )
     assert not MODELS[kind].objects.exists(), "a bad record must leave the database unchanged"
 
 
 def test_non_finite_latency_is_refused(ingest_client: Any) -> None:
-    body = '[{"service": "hosted-api", "ts": "2026-03-10T10:00:00Z", "ok": true, "latency_ms": NaN}]'
+    body = (
+        '[{"service": "hosted-api", "ts": "2026-03-10T10:00:00Z", "ok": true, "latency_ms": NaN}]'
+    )
     response = post(ingest_client, "probes", body)
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "latency_ms"
@@ -127,19 +172,30 @@ def test_probe_without_latency_when_failed(ingest_client: Any) -> None:
     assert ProbeResult.objects.get().latency_ms is None
 
 
-@pytest.mark.parametrize(("kind", "change", "field"), [
-    ("tickets", {"resolved_at": "2026-03-10T12:00:00Z"}, "resolved_at"),
-    ("incidents", {"resolved_at": "2026-03-10T11:00:00Z", "title": "API down (fixed)"}, "title"),
-    ("maintenance", {"end": "2026-03-12T04:00:00Z"}, "end"),
-])
-def test_same_external_id_updates(ingest_client: Any, kind: str, change: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "change", "field"),
+    [
+        ("tickets", {"resolved_at": "2026-03-10T12:00:00Z"}, "resolved_at"),
+        (
+            "incidents",
+            {"resolved_at": "2026-03-10T11:00:00Z", "title": "API down (fixed)"},
+            "title",
+        ),
+        ("maintenance", {"end": "2026-03-12T04:00:00Z"}, "end"),
+    ],
+)
+def test_same_external_id_updates(
+    ingest_client: Any, kind: str, change: dict[str, Any], field: str
+) -> None:
     post(ingest_client, kind, [VALID[kind]])
     response = post(ingest_client, kind, [{**VALID[kind], **change}])
     assert response.json() == {"accepted": 1, "duplicates": 0}
     obj = MODELS[kind].objects.get()
     value = getattr(obj, field)
     expected = change[field]
-    assert (value.isoformat().replace("+00:00", "Z") if isinstance(value, dt.datetime) else value) == expected
+    assert (
+        value.isoformat().replace("+00:00", "Z") if isinstance(value, dt.datetime) else value
+    ) == expected
 
 
 def test_incident_keeps_a_timeline(ingest_client: Any) -> None:
@@ -147,13 +203,17 @@ def test_incident_keeps_a_timeline(ingest_client: Any) -> None:
     post(ingest_client, "incidents", [VALID["incidents"]])
     incident = Incident.objects.get()
     assert [list(u.changes) for u in incident.updates.all()] == [
-        ["title", "impact", "started_at", "resolved_at"], ["resolved_at"]]
+        ["title", "impact", "started_at", "resolved_at"],
+        ["resolved_at"],
+    ]
 
 
 def test_csv_batch(ingest_client: Any) -> None:
-    body = ("service,ts,ok,latency_ms,probe\n"
-            "hosted-api,2026-03-10T10:00:00Z,true,100,default\n"
-            "hosted-api,2026-03-10T10:00:30Z,false,,default\n")
+    body = (
+        "service,ts,ok,latency_ms,probe\n"
+        "hosted-api,2026-03-10T10:00:00Z,true,100,default\n"
+        "hosted-api,2026-03-10T10:00:30Z,false,,default\n"
+    )
     response = post(ingest_client, "probes", body, "text/csv")
     assert response.status_code == 201, response.content
     assert response.json() == {"accepted": 2, "duplicates": 0}
@@ -166,18 +226,24 @@ def test_csv_errors_name_row_and_field(ingest_client: Any) -> None:
     response = post(ingest_client, "events", body, "text/csv")
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        {"index": 0, "field": "good", "message": "must not exceed total (5 > 4)"}]
+        {"index": 0, "field": "good", "message": "must not exceed total (5 > 4)"}
+    ]
 
 
-@pytest.mark.parametrize(("body", "content_type", "words"), [
-    ("not json", "application/json", "not valid JSON"),
-    ('{"service": "x"}', "application/json", "JSON array"),
-    ("[]", "application/json", "empty"),
-    ("[1]", "application/json", "must be an object"),
-    ("<xml/>", "application/xml", "unsupported content type"),
-    (b"\xff\xfe", "text/csv", "UTF-8"),
-])
-def test_malformed_bodies_are_400(ingest_client: Any, body: Any, content_type: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        ("not json", "application/json", "not valid JSON"),
+        ('{"service": "x"}', "application/json", "JSON array"),
+        ("[]", "application/json", "empty"),
+        ("[1]", "application/json", "must be an object"),
+        ("<xml/>", "application/xml", "unsupported content type"),
+        (b"\xff\xfe", "text/csv", "UTF-8"),
+    ],
+)
+def test_malformed_bodies_are_400(
+    ingest_client: Any, body: Any, content_type: str, words: str
+) -> None:
     response = post(ingest_client, "probes", body, content_type)
     assert response.status_code == 400
     assert words in json.dumps(response.json())
@@ -212,15 +278,19 @@ ENDPOINTS = list(VALID)
 
 
 @pytest.mark.parametrize("kind", ENDPOINTS)
-@pytest.mark.parametrize(("scopes", "expected"), [((), 401), (("read",), 403), (("write",), 403),
-                                                   (("ingest",), 201)])
-def test_scope_matrix(api: Any, client: Any, agreement: Any, kind: str, scopes: tuple[str, ...],
-                      expected: int) -> None:
+@pytest.mark.parametrize(
+    ("scopes", "expected"), [((), 401), (("read",), 403), (("write",), 403), (("ingest",), 201)]
+)
+def test_scope_matrix(
+    api: Any, client: Any, agreement: Any, kind: str, scopes: tuple[str, ...], expected: int
+) -> None:
     c = api(*scopes) if scopes else client
     assert post(c, kind, [VALID[kind]]).status_code == expected
 
 
-def test_customer_bound_key_cannot_write_other_customers(api: Any, agreement: Any, other_agreement: Any) -> None:
+def test_customer_bound_key_cannot_write_other_customers(
+    api: Any, agreement: Any, other_agreement: Any
+) -> None:
     from agreements.models import Service
 
     Service.objects.create(key="globex-only")
@@ -229,13 +299,17 @@ def test_customer_bound_key_cannot_write_other_customers(api: Any, agreement: An
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "unknown customer 'acme'"
     assert post(c, "probes", [probe(service="globex-only")]).status_code == 400
-    assert post(c, "probes", [probe()]).status_code == 201  # hosted-api is in globex's agreement too
+    assert (
+        post(c, "probes", [probe()]).status_code == 201
+    )  # hosted-api is in globex's agreement too
 
 
 def test_late_data_for_closed_period_is_stored_and_flagged(ingest_client: Any) -> None:
     from agreements.models import Service
 
-    Service.objects.filter(key="hosted-api").update(closed_until=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    Service.objects.filter(key="hosted-api").update(
+        closed_until=dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    )
     response = post(ingest_client, "probes", [probe(), probe(ts="2026-04-02T00:00:00Z")])
     assert response.json() == {"accepted": 2, "duplicates": 0, "late": 1}
     assert ProbeResult.objects.filter(late=True).count() == 1
@@ -250,6 +324,10 @@ def test_summaries_follow_each_batch(ingest_client: Any) -> None:
     post(ingest_client, "probes", [probe(probe="b"), probe(probe="c")])
     day.refresh_from_db()
     assert (day.up, day.down, day.probes_ok, day.probes_failed) == (1, 0, 2, 1)
-    post(ingest_client, "events", [VALID["events"], {**VALID["events"], "ts": "2026-03-10T10:00:30Z"}])
+    post(
+        ingest_client,
+        "events",
+        [VALID["events"], {**VALID["events"], "ts": "2026-03-10T10:00:30Z"}],
+    )
     minute = EventMinute.objects.get()
     assert (minute.good, minute.total) == (1980, 2000)

@@ -24,7 +24,8 @@ probe_rows = st.lists(
         st.integers(0, 6 * 60 - 1).map(lambda s: BASE + dt.timedelta(seconds=s)),
         st.booleans(),
     ),
-    min_size=1, max_size=40,
+    min_size=1,
+    max_size=40,
 )
 
 
@@ -44,16 +45,24 @@ def recount_probes() -> tuple[dict[Any, tuple[int, int]], dict[Any, tuple[int, i
 
 
 @pytest.mark.django_db
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batches=st.lists(probe_rows, min_size=1, max_size=4))
-def test_probe_summaries_equal_recount(batches: list[list[tuple[int, str, dt.datetime, bool]]]) -> None:
+def test_probe_summaries_equal_recount(
+    batches: list[list[tuple[int, str, dt.datetime, bool]]],
+) -> None:
     with transaction.atomic():
         services = [Service.objects.get_or_create(key=f"svc-{i}")[0].pk for i in range(2)]
         for batch in batches:
-            rows = [(services[s], probe, ts, ok, 10.0 if ok else None) for s, probe, ts, ok in batch]
+            rows = [
+                (services[s], probe, ts, ok, 10.0 if ok else None) for s, probe, ts, ok in batch
+            ]
             probes_ingest(rows=rows, closed={})
         minutes, days = recount_probes()
-        assert {(m.service_id, m.minute): (m.ok, m.failed) for m in ProbeMinute.objects.all()} == minutes
+        assert {
+            (m.service_id, m.minute): (m.ok, m.failed) for m in ProbeMinute.objects.all()
+        } == minutes
         assert {
             (d.service_id, d.day): (d.up, d.down, d.probes_ok, d.probes_failed)
             for d in ProbeDay.objects.all()
@@ -63,10 +72,24 @@ def test_probe_summaries_equal_recount(batches: list[list[tuple[int, str, dt.dat
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches=st.lists(st.lists(st.tuples(
-    st.integers(0, 300).map(lambda s: BASE + dt.timedelta(seconds=s)),
-    st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=20), min_size=1, max_size=4))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.tuples(
+                st.integers(0, 300).map(lambda s: BASE + dt.timedelta(seconds=s)),
+                st.integers(0, 50),
+                st.integers(0, 50),
+            ),
+            min_size=1,
+            max_size=20,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_event_summaries_equal_recount(batches: list[list[tuple[dt.datetime, int, int]]]) -> None:
     with transaction.atomic():
         sid = Service.objects.get_or_create(key="events")[0].pk

@@ -76,4 +76,6 @@ class Command(BaseCommand):
                 )
 
     def extend_demo(self, start: dt.date) -> None:
-        """Measurements and the rest: filled in by the measurement and credit layers."""
+        from portal.demo_data import load_measurements
+
+        load_measurements(timezone.now(), out=self.stdout)
