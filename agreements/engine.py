@@ -30,6 +30,7 @@ __all__ = [
     "Maintenance",
     "Ticket",
     "availability_from_incidents",
+    "availability_from_minute_states",
     "availability_from_probes",
     "burn_rate",
     "classify_minute",
@@ -519,11 +520,17 @@ def availability_from_probes(
                 up += 1
             else:
                 down += 1
+    return availability_from_minute_states(up=up, down=down, eligible=eligible)
+
+
+def availability_from_minute_states(*, up: int, down: int, eligible: int) -> Figures:
+    """Rule 4 from counts already made elsewhere (e.g. summaries): up and down eligible
+    minutes, and how many minutes were eligible; minutes with data are up + down."""
     return Figures(
         good=Decimal(up),
         bad=Decimal(down),
         achieved=_percent(up, up + down) if up + down else None,
-        completeness=_percent(with_data, eligible) if eligible else None,
+        completeness=_percent(up + down, eligible) if eligible else None,
         eligible=Decimal(eligible),
     )
 

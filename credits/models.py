@@ -1,0 +1,262 @@
+"""Evaluations per period, and the credit ledger.
+
+A Period row tracks one agreement month (open or closed, with the terms version it uses).
+Each computation of a period stores one Evaluation per objective; open periods are
+recomputed in place, closing freezes them, and a restatement of a closed period adds a
+new revision beside the old one instead of editing it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from agreements.models import Agreement, TermsVersion
+
+
+class PeriodQuerySet(models.QuerySet["Period"]):
+    def open(self) -> PeriodQuerySet:
+        return self.filter(state=Period.State.OPEN)
+
+    def closed(self) -> PeriodQuerySet:
+        return self.filter(state=Period.State.CLOSED)
+
+
+class Period(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="periods")
+    period = models.CharField(max_length=7, help_text="YYYY-MM in the agreement's time zone")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    closes_at = models.DateTimeField(help_text="end + data grace hours")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    terms_version = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="+")
+    revision = models.PositiveIntegerField(default=1)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    credit_subtotal = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    credit_cap = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    credit_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    late_data = models.BooleanField(
+        default=False, help_text="Data arrived after closing; staff may re-evaluate"
+    )
+
+    objects = PeriodQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agreement", "-period"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "period"], name="credits_period_unique"),
+            models.CheckConstraint(
+                condition=Q(state__in=["open", "closed"]), name="credits_period_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(period__regex=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+                name="credits_period_id_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="open") | Q(closed_at__isnull=False, credit_amount__isnull=False),
+                name="credits_period_closed_has_credit",
+            ),
+        ]
+        indexes = [
+            # Beat's closing pass looks for open periods whose grace time has passed.
+            models.Index(fields=["state", "closes_at"], name="credits_period_state_closes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement.key} {self.period} ({self.state})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == self.State.CLOSED
+
+
+class Evaluation(models.Model):
+    """One objective's figures in one period, for one revision of that period."""
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="evaluations")
+    revision = models.PositiveIntegerField(default=1)
+    position = models.PositiveSmallIntegerField(default=0)
+    objective_key = models.SlugField(max_length=64)
+    indicator = models.CharField(max_length=20)
+    unit = models.CharField(max_length=10)
+    target = models.DecimalField(max_digits=7, decimal_places=4)
+    good = models.DecimalField(max_digits=24, decimal_places=6)
+    bad = models.DecimalField(max_digits=24, decimal_places=6)
+    achieved = models.DecimalField(
+        max_digits=12,
+        decimal_places=8,
+        null=True,
+        blank=True,
+        help_text="Rounded for storage; the exact figure is 100 × good / (good + bad)",
+    )
+    completeness = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
+    eligible = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal(0))
+    pending = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10)
+    budget_total = models.DecimalField(max_digits=24, decimal_places=6)
+    budget_spent = models.DecimalField(max_digits=24, decimal_places=6)
+    budget_remaining = models.DecimalField(max_digits=24, decimal_places=6)
+    budget_remaining_percent = models.DecimalField(
+        max_digits=16, decimal_places=6, null=True, blank=True
+    )
+    burn_rate_1h = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    credit_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["period", "revision", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "revision", "objective_key"], name="credits_evaluation_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["met", "at_risk", "breached", "no_data"]),
+                name="credits_evaluation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} r{self.revision} {self.objective_key}: {self.status}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Ledger rows are never changed or deleted, not even in bulk."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("ledger entries are append-only: add an adjustment or a reversal")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("ledger entries are append-only: add an adjustment or a reversal")
+
+
+class LedgerEntry(models.Model):
+    class Kind(models.TextChoices):
+        CREDIT = "credit", "Credit"
+        APPLIED = "applied", "Applied to invoice"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        REVERSAL = "reversal", "Reversal"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    period = models.ForeignKey(
+        Period, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    revision = models.PositiveIntegerField(null=True, blank=True)
+    # One credit per period revision, one reversal per restated revision: a second
+    # attempt by any worker hits this unique key instead of entering money twice.
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    reason = models.CharField(max_length=500, blank=True)
+    reference = models.CharField(max_length=100, blank=True, help_text="e.g. the invoice number")
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["credit", "applied", "adjustment", "reversal"]),
+                name="credits_ledgerentry_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="credit") | Q(amount__gt=0),
+                name="credits_ledgerentry_credit_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="applied") | Q(amount__lt=0),
+                name="credits_ledgerentry_applied_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["adjustment", "applied"]) | ~Q(reason=""),
+                name="credits_ledgerentry_reason_required",
+            ),
+        ]
+        indexes = [
+            # The ledger page and API list an agreement's entries newest first.
+            models.Index(fields=["agreement", "-created_at"], name="credits_ledger_agr_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement.key} {self.kind} {self.amount} {self.currency}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise PermissionError("ledger entries are append-only: add an adjustment or a reversal")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("ledger entries are append-only: add an adjustment or a reversal")
+
+
+class Claim(models.Model):
+    class State(models.TextChoices):
+        CLAIMABLE = "claimable", "Claimable"
+        CLAIMED = "claimed", "Claimed, awaiting review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="claims")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="claims")
+    revision = models.PositiveIntegerField(default=1)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CLAIMABLE)
+    claimable_until = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "revision"], name="credits_claim_unique_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["claimable", "claimed", "approved", "rejected", "expired"]),
+                name="credits_claim_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="rejected") | ~Q(reason=""),
+                name="credits_claim_rejection_reason",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credits_claim_amount_positive"),
+        ]
+        indexes = [
+            # The expiry pass looks for open claims past their window.
+            models.Index(fields=["state", "claimable_until"], name="credits_claim_state_until"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement.key} {self.period.period}: {self.amount} {self.currency} ({self.state})"
+
+
+class ClaimEvent(models.Model):
+    """Every state change of a claim, with who and why."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    state = models.CharField(max_length=10)
+    actor = models.CharField(max_length=150)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} → {self.state} by {self.actor}"

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from agreements.api import AgreementViewSet, ApiRootView
+from credits import api as credits_api
 from metrics import api as metrics_api
 from portal import views
 
@@ -18,6 +19,14 @@ api_v1 = [
     path("tickets/", metrics_api.TicketsView.as_view(), name="ingest-tickets"),
     path("incidents/", metrics_api.IncidentsView.as_view(), name="ingest-incidents"),
     path("maintenance/", metrics_api.MaintenanceView.as_view(), name="ingest-maintenance"),
+    path(
+        "agreements/<slug:key>/compliance/", credits_api.ComplianceView.as_view(), name="compliance"
+    ),
+    path(
+        "agreements/<slug:key>/compliance/history/",
+        credits_api.ComplianceHistoryView.as_view(),
+        name="compliance-history",
+    ),
     *router.urls,
 ]
 

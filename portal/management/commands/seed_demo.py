@@ -28,9 +28,9 @@ USERS = [
 
 
 def demo_start(today: dt.date) -> dt.date:
-    """Agreements start on January 1st of the year three months ago began in."""
-    three_months_ago = (today.replace(day=1) - dt.timedelta(days=85)).replace(day=1)
-    return three_months_ago.replace(month=1)
+    """Agreements start on the first day of the month three months back."""
+    index = today.year * 12 + today.month - 1 - 3
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 class Command(BaseCommand):
@@ -76,6 +76,12 @@ class Command(BaseCommand):
                 )
 
     def extend_demo(self, start: dt.date) -> None:
+        from credits.services import close_due_periods, recompute_agreement
         from portal.demo_data import load_measurements
 
         load_measurements(timezone.now(), out=self.stdout)
+        # Past months close (their credits enter the ledger or become claimable) and the
+        # current month is evaluated, so every page has figures at once.
+        close_due_periods()
+        for agreement_id in Agreement.objects.values_list("id", flat=True):
+            recompute_agreement(agreement_id=agreement_id)

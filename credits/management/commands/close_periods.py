@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from credits.services import close_due_periods
+
+
+class Command(BaseCommand):
+    help = "Close every period whose data grace time has passed."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--now", metavar="ISO-8601", help="act as if it were this instant")
+
+    def handle(self, *args: Any, now: str | None, **options: Any) -> None:
+        instant = timezone.now()
+        if now is not None:
+            try:
+                instant = dt.datetime.fromisoformat(now)
+            except ValueError:
+                raise CommandError(f"--now: {now!r} is not an ISO 8601 instant") from None
+            if instant.tzinfo is None:
+                raise CommandError("--now: give a UTC offset, e.g. 2026-04-02T00:00:00Z")
+        closed = close_due_periods(now=instant)
+        if not closed:
+            self.stdout.write("No period to close.")
+        for period in closed:
+            self.stdout.write(
+                f"Closed {period.agreement.key} {period.period}: credit {period.credit_amount} "
+                f"{period.agreement.currency}"
+            )

@@ -1,0 +1,69 @@
+"""Thin Celery tasks: ids in, a service call, explicit retries; safe to run twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import partial
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from agreements.models import Agreement
+from credits import services
+
+log = logging.getLogger(__name__)
+PENDING = "recompute-pending:{}"
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=10,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def recompute_agreement(agreement_id: int) -> str:
+    # Cleared first: data arriving while we compute schedules one more run.
+    cache.delete(PENDING.format(agreement_id))
+    if not Agreement.objects.filter(pk=agreement_id).exists():
+        return "gone"
+    return services.recompute_agreement(agreement_id=agreement_id).line()
+
+
+@shared_task(acks_late=True)
+def recompute_all() -> int:
+    """Fan out: one task per agreement, so several workers share the work."""
+    ids = list(Agreement.objects.values_list("id", flat=True))
+    for agreement_id in ids:
+        recompute_agreement.delay(agreement_id)
+    return len(ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def close_periods(now_iso: str | None = None) -> list[str]:
+    now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    return [f"{p.agreement.key} {p.period}" for p in services.close_due_periods(now=now)]
+
+
+@shared_task(acks_late=True)
+def expire_claims() -> int:
+    from credits import claims
+
+    return claims.expire_claims(now=timezone.now())
+
+
+def schedule_recompute(agreement_ids: list[int]) -> list[int]:
+    """Schedule a recompute shortly after data arrives, once per burst of batches."""
+    scheduled = []
+    delay = settings.RECOMPUTE_DEBOUNCE_SECONDS
+    for agreement_id in agreement_ids:
+        if cache.add(PENDING.format(agreement_id), 1, timeout=delay + 600):
+            transaction.on_commit(
+                partial(recompute_agreement.apply_async, (agreement_id,), countdown=delay)
+            )
+            scheduled.append(agreement_id)
+    return scheduled

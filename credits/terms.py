@@ -1,0 +1,110 @@
+"""Terms snapshots (TermsVersion.terms) turned into the engine's plain values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agreements import engine
+from agreements.document import WEEKDAYS, parse_duration, parse_range
+
+UNITS = {
+    "availability:probes": "minutes",
+    "availability:incidents": "seconds",
+    "latency": "probes",
+    "ratio": "events",
+    "response_time": "tickets",
+    "resolution_time": "tickets",
+}
+
+
+@dataclass(frozen=True)
+class ObjectiveTerms:
+    position: int
+    key: str
+    indicator: str
+    source: str
+    service: str | None
+    target: Decimal
+    coverage: str
+    calendar: engine.Calendar | None
+    threshold_ms: int | None
+    threshold: dt.timedelta | None
+    priority: str | None
+    tiers: tuple[tuple[Decimal, Decimal], ...]
+
+    @property
+    def kind(self) -> str:
+        return f"availability:{self.source}" if self.indicator == "availability" else self.indicator
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.kind]
+
+
+@dataclass(frozen=True)
+class Terms:
+    timezone: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    monthly_fee: Decimal
+    credit_cap_percent: Decimal
+    claim_window_days: int
+    maintenance_notice_hours: int
+    data_grace_hours: int
+    calendars: dict[str, engine.Calendar]
+    objectives: tuple[ObjectiveTerms, ...]
+
+
+def calendar_of(body: dict[str, Any]) -> engine.Calendar:
+    weekly = {
+        WEEKDAYS.index(day): tuple(parse_range(r) for r in ranges)
+        for day, ranges in body["weekly"].items()
+    }
+    return engine.Calendar(
+        weekly=weekly, holidays=frozenset(dt.date.fromisoformat(d) for d in body["holidays"])
+    )
+
+
+def terms_of(snapshot: dict[str, Any]) -> Terms:
+    calendars = {
+        name: calendar_of(body) for name, body in (snapshot.get("calendars") or {}).items()
+    }
+    objectives = []
+    for position, o in enumerate(snapshot["objectives"]):
+        objectives.append(
+            ObjectiveTerms(
+                position=position,
+                key=o["key"],
+                indicator=o["indicator"],
+                source=o.get("source", ""),
+                service=o.get("service"),
+                target=Decimal(str(o["target"])),
+                coverage=o.get("coverage", "always"),
+                calendar=calendars.get(o.get("coverage", "always")),
+                threshold_ms=o.get("threshold_ms"),
+                threshold=dt.timedelta(seconds=parse_duration(o["threshold"]))
+                if o.get("threshold")
+                else None,
+                priority=o.get("priority"),
+                tiers=tuple(
+                    (Decimal(str(t["below"])), Decimal(str(t["percent"]))) for t in o["credits"]
+                ),
+            )
+        )
+    return Terms(
+        timezone=snapshot["timezone"],
+        effective_from=dt.date.fromisoformat(snapshot["effective_from"]),
+        effective_to=dt.date.fromisoformat(snapshot["effective_to"])
+        if snapshot.get("effective_to")
+        else None,
+        monthly_fee=Decimal(snapshot["monthly_fee"]),
+        credit_cap_percent=Decimal(str(snapshot["credit_cap_percent"])),
+        claim_window_days=snapshot["claim_window_days"],
+        maintenance_notice_hours=snapshot["maintenance_notice_hours"],
+        data_grace_hours=snapshot["data_grace_hours"],
+        calendars=calendars,
+        objectives=tuple(objectives),
+    )
