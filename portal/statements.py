@@ -1,0 +1,651 @@
+"""The monthly service-credit statement of a closed period, as CSV and as PDF.
+
+Pure rendering: the caller computes every figure and passes a ``Statement``; this
+module only lays the figures out and explains the arithmetic. Money stays ``Decimal``
+throughout and datetimes are printed in the zone they arrive in (the agreement's).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
+
+__all__ = [
+    "Evidence",
+    "ObjectiveLine",
+    "Restatement",
+    "Statement",
+    "statement_csv",
+    "statement_pdf",
+]
+
+CENT = Decimal("0.01")
+
+STATUS_WORDS: dict[str, str] = {
+    "met": "met",
+    "at_risk": "met, at risk",
+    "breached": "breached",
+    "no_data": "no data",
+}
+
+
+@dataclass(frozen=True)
+class ObjectiveLine:
+    """One objective's outcome for the period and the credit it earns."""
+
+    key: str
+    indicator: str
+    target: Decimal
+    achieved: Decimal | None
+    status: str
+    good: Decimal
+    bad: Decimal
+    unit: str  # "minutes" | "seconds" | "probes" | "events" | "tickets"
+    completeness: Decimal | None
+    tiers: tuple[tuple[Decimal, Decimal], ...]  # (below, percent)
+    credit_percent: Decimal
+    credit_amount: Decimal  # monthly_fee * percent / 100, unrounded
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an objective's figures rest on."""
+
+    down_spells: tuple[tuple[datetime, datetime, int], ...] = ()  # start, end, minutes
+    # title, impact, start, end, seconds counted
+    incidents: tuple[tuple[str, str, datetime, datetime | None, Decimal], ...] = ()
+    # title, start, end, excluded?, reason
+    maintenance: tuple[tuple[str, datetime, datetime, bool, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Restatement:
+    """A correction of the credit total after the period was first closed."""
+
+    at: datetime
+    previous_amount: Decimal
+    new_amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    """Everything printed on the statement of one agreement for one closed period."""
+
+    agreement_key: str
+    agreement_name: str
+    customer_name: str
+    provider: str
+    period: str  # "YYYY-MM"
+    timezone: str
+    currency: str
+    monthly_fee: Decimal
+    credit_cap_percent: Decimal
+    terms_version: int
+    terms_effective_period: str
+    closed_at: datetime | None
+    objectives: tuple[ObjectiveLine, ...]
+    subtotal: Decimal  # sum of objective credits (unrounded)
+    cap_amount: Decimal  # monthly_fee * cap / 100
+    credit_total: Decimal  # min(subtotal, cap) rounded half-up to 0.01
+    claim_status: str = ""
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
+    restatements: tuple[Restatement, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# Formatting helpers shared by both renderings
+# ---------------------------------------------------------------------------
+
+
+def _money(amount: Decimal) -> str:
+    """Amount rounded half-up to cents, never in exponent notation."""
+    return f"{amount.quantize(CENT, rounding=ROUND_HALF_UP):f}"
+
+
+def _exact(value: Decimal | None) -> str:
+    """Exact decimal text (no exponent notation); empty for missing values."""
+    return "" if value is None else f"{value:f}"
+
+
+def _plain(value: Decimal) -> str:
+    """Decimal without trailing zeros, e.g. 10.00 -> "10", 99.90 -> "99.9"."""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _achieved(value: Decimal) -> str:
+    """Achieved percentage for reading, truncated rather than rounded.
+
+    Truncating to three places keeps the printed figure on the same side of any
+    threshold with up to three decimals, so 99.8996 never shows as a met "99.90".
+    """
+    q = value.quantize(Decimal("0.001"), rounding=ROUND_DOWN)
+    text = f"{q:f}"
+    if text.endswith("0"):
+        text = text[:-1]
+    return text
+
+
+def _when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _duration_minutes(start: datetime, end: datetime) -> Decimal:
+    return (Decimal(int((end - start).total_seconds())) / 60).quantize(CENT, ROUND_HALF_UP)
+
+
+def _ordered_evidence(statement: Statement) -> Iterator[tuple[str, Evidence]]:
+    """Evidence in objective order, then any keys without an objective line, sorted."""
+    keys = [line.key for line in statement.objectives]
+    extra = sorted(key for key in statement.evidence if key not in keys)
+    for key in [*keys, *extra]:
+        evidence = statement.evidence.get(key)
+        if evidence is not None:
+            yield key, evidence
+
+
+# ---------------------------------------------------------------------------
+# CSV
+# ---------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """Neutralise spreadsheet formula injection in free-text cells."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def statement_csv(statement: Statement) -> str:
+    """The statement as CSV: blocks separated by a blank line, each with a header row.
+
+    Every data row starts with its record type (statement, objective, computation,
+    evidence, restatement) so a reader can pick rows without tracking blocks.
+    Amounts are quantized to 0.01; other decimals are written exactly.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    s = statement
+    cur = _text(s.currency)
+
+    writer.writerow(["record", "field", "value"])
+    header: list[tuple[str, str]] = [
+        ("agreement_key", _text(s.agreement_key)),
+        ("agreement_name", _text(s.agreement_name)),
+        ("customer", _text(s.customer_name)),
+        ("provider", _text(s.provider)),
+        ("period", _text(s.period)),
+        ("timezone", _text(s.timezone)),
+        ("currency", cur),
+        ("monthly_fee", _money(s.monthly_fee)),
+        ("credit_cap_percent", _exact(s.credit_cap_percent)),
+        ("terms_version", str(s.terms_version)),
+        ("terms_effective_period", _text(s.terms_effective_period)),
+        ("closed_at", s.closed_at.isoformat() if s.closed_at else ""),
+        ("claim_status", _text(s.claim_status)),
+    ]
+    writer.writerows(["statement", name, value] for name, value in header)
+
+    writer.writerow([])
+    writer.writerow(
+        [
+            "record",
+            "key",
+            "indicator",
+            "target",
+            "achieved",
+            "status",
+            "good",
+            "bad",
+            "unit",
+            "completeness",
+            "credit_percent",
+            "credit_amount",
+        ]
+    )
+    for line in s.objectives:
+        writer.writerow(
+            [
+                "objective",
+                _text(line.key),
+                _text(line.indicator),
+                _exact(line.target),
+                _exact(line.achieved),
+                _text(line.status),
+                _exact(line.good),
+                _exact(line.bad),
+                _text(line.unit),
+                _exact(line.completeness),
+                _exact(line.credit_percent),
+                _money(line.credit_amount),
+            ]
+        )
+
+    writer.writerow([])
+    writer.writerow(["record", "item", "amount", "currency", "note"])
+    cap_binds = s.subtotal > s.cap_amount
+    writer.writerows(
+        [
+            ["computation", "subtotal", _money(s.subtotal), cur, "sum of objective credits"],
+            [
+                "computation",
+                "cap",
+                _money(s.cap_amount),
+                cur,
+                f"{_plain(s.credit_cap_percent)}% of monthly fee {_money(s.monthly_fee)}",
+            ],
+            [
+                "computation",
+                "credit_total",
+                _money(s.credit_total),
+                cur,
+                "min(subtotal, cap) rounded half-up to 0.01"
+                + ("; cap applies" if cap_binds else ""),
+            ],
+        ]
+    )
+
+    writer.writerow([])
+    writer.writerow(
+        ["record", "type", "objective", "start", "end", "amount", "unit", "title", "note"]
+    )
+    for key, evidence in _ordered_evidence(s):
+        okey = _text(key)
+        for start, end, minutes in evidence.down_spells:
+            writer.writerow(
+                [
+                    "evidence",
+                    "down_spell",
+                    okey,
+                    start.isoformat(),
+                    end.isoformat(),
+                    str(minutes),
+                    "minutes",
+                    "",
+                    "",
+                ]
+            )
+        for title, impact, opened, closed, seconds in evidence.incidents:
+            writer.writerow(
+                [
+                    "evidence",
+                    "incident",
+                    okey,
+                    opened.isoformat(),
+                    closed.isoformat() if closed else "",
+                    _exact(seconds),
+                    "seconds",
+                    _text(title),
+                    _text(f"impact: {impact}" + ("; ongoing" if closed is None else "")),
+                ]
+            )
+        for title, start, end, excluded, reason in evidence.maintenance:
+            writer.writerow(
+                [
+                    "evidence",
+                    "maintenance",
+                    okey,
+                    start.isoformat(),
+                    end.isoformat(),
+                    _exact(_duration_minutes(start, end)),
+                    "minutes",
+                    _text(title),
+                    _text(
+                        ("excluded" if excluded else "counted") + (f": {reason}" if reason else "")
+                    ),
+                ]
+            )
+
+    writer.writerow([])
+    writer.writerow(["record", "at", "previous_amount", "new_amount", "currency", "reason"])
+    for item in s.restatements:
+        writer.writerow(
+            [
+                "restatement",
+                item.at.isoformat(),
+                _money(item.previous_amount),
+                _money(item.new_amount),
+                cur,
+                _text(item.reason),
+            ]
+        )
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# PDF
+# ---------------------------------------------------------------------------
+
+# Core PDF fonts only cover latin-1; common typographic characters get a readable
+# stand-in instead of an encoding error.
+_LATIN1_STANDINS = {
+    "\u2014": "-",  # em dash
+    "\u2013": "-",  # en dash
+    "\u2012": "-",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2212": "-",  # minus sign
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2026": "...",
+    "\u2022": "-",
+    "\u2265": ">=",
+    "\u2264": "<=",
+    "\u2260": "!=",
+    "\u2248": "~",
+    "\u2192": "->",
+    "\u2190": "<-",
+    "\u20ac": "EUR",
+    "\u2122": "(TM)",
+    # Letters without a canonical decomposition.
+    "\u0141": "L",
+    "\u0142": "l",
+    "\u0110": "D",
+    "\u0111": "d",
+    "\u0152": "OE",
+    "\u0153": "oe",
+    "\u0131": "i",
+    "\u2009": " ",  # thin space
+    "\u202f": " ",  # narrow no-break space
+    "\u200b": "",  # zero-width space
+}
+
+
+def _latin1(text: str) -> str:
+    """Make text printable with a core font, transliterating what latin-1 lacks."""
+    out: list[str] = []
+    for char in text:
+        if ord(char) < 256:
+            out.append(char)
+        elif char in _LATIN1_STANDINS:
+            out.append(_LATIN1_STANDINS[char])
+        else:
+            # Decomposition keeps the base letter of accented characters (e.g. "ő" -> "o").
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if ord(c) < 256 and c.isprintable()
+            )
+            out.append(base or "?")
+    return "".join(out)
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """Shorten text for table cells, which must fit on one page."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _StatementPDF(FPDF):
+    """A4 portrait document with a footer carrying the statement reference and page numbers."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.reference = reference
+        self.set_margins(18, 18, 18)
+        self.set_auto_page_break(auto=True, margin=20)
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font("Helvetica", size=8)
+        self.set_text_color(87, 96, 106)
+        self.cell(0, 5, self.reference, align="L")
+        self.set_x(self.l_margin)
+        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+        self.set_text_color(0, 0, 0)
+
+
+class _Writer:
+    """Small layout vocabulary over fpdf2 so the statement reads top to bottom."""
+
+    def __init__(self, pdf: _StatementPDF, currency: str) -> None:
+        self.pdf = pdf
+        self.currency = _latin1(currency)
+
+    def heading(self, text: str, size: int = 13) -> None:
+        pdf = self.pdf
+        # Keep a heading together with at least a couple of lines of its content.
+        if pdf.will_page_break(size * 0.6 + 14):
+            pdf.add_page()
+        pdf.ln(3)
+        pdf.set_font("Helvetica", style="B", size=size)
+        pdf.multi_cell(0, size * 0.5, _latin1(text), align="L", new_x=XPos.LMARGIN)
+        pdf.ln(1)
+        pdf.set_font("Helvetica", size=10)
+
+    def para(self, text: str, size: float = 10, indent: float = 0) -> None:
+        pdf = self.pdf
+        pdf.set_font("Helvetica", size=size)
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.multi_cell(0, size * 0.5, _latin1(text), align="L", new_x=XPos.LMARGIN)
+
+    def field(self, label: str, value: str) -> None:
+        pdf = self.pdf
+        pdf.set_font("Helvetica", style="B", size=10)
+        pdf.cell(38, 5.5, _latin1(label), new_x=XPos.RIGHT, new_y=YPos.TOP)
+        pdf.set_font("Helvetica", size=10)
+        pdf.multi_cell(0, 5.5, _latin1(value), align="L", new_x=XPos.LMARGIN)
+
+    def table(self, rows: list[list[str]], widths: tuple[float, ...], aligns: str) -> None:
+        pdf = self.pdf
+        pdf.set_font("Helvetica", size=8.5)
+        with pdf.table(
+            col_widths=widths,
+            text_align=tuple("RIGHT" if a == "R" else "LEFT" for a in aligns),
+            headings_style=FontFace(emphasis="BOLD", fill_color=(234, 238, 242)),
+            line_height=4.2,
+            padding=1.2,
+            width=pdf.epw,
+            repeat_headings=1,
+        ) as table:
+            for row in rows:
+                table.row([_latin1(_clip(cell)) for cell in row])
+        pdf.set_font("Helvetica", size=10)
+
+    def money(self, amount: Decimal) -> str:
+        return f"{_money(amount)} {self.currency}"
+
+
+def _objective_rows(statement: Statement) -> list[list[str]]:
+    rows = [
+        [
+            "Objective",
+            "Target",
+            "Achieved",
+            "Status",
+            "Good / bad",
+            "Data complete",
+            "Credit %",
+            f"Credit ({statement.currency})",
+        ]
+    ]
+    for line in statement.objectives:
+        rows.append(
+            [
+                f"{line.key}\n{line.indicator}",
+                f"{_plain(line.target)}%",
+                "no data" if line.achieved is None else f"{_achieved(line.achieved)}%",
+                STATUS_WORDS.get(line.status, line.status.replace("_", " ")),
+                f"{_exact(line.good)} good / {_exact(line.bad)} bad {line.unit}",
+                "n/a" if line.completeness is None else f"{_plain(line.completeness)}%",
+                f"{_plain(line.credit_percent)}%",
+                _money(line.credit_amount),
+            ]
+        )
+    return rows
+
+
+def _applied_tier(line: ObjectiveLine) -> tuple[Decimal, Decimal] | None:
+    """The tier that explains the credit: achieved is below it and its percent matches."""
+    if line.achieved is None:
+        return None
+    achieved = line.achieved
+    applicable = [tier for tier in line.tiers if achieved < tier[0]]
+    matching = [tier for tier in applicable if tier[1] == line.credit_percent]
+    # The tightest threshold is the one the agreement's table is read by.
+    return min(matching or applicable, key=lambda tier: tier[0], default=None)
+
+
+def _explanation(line: ObjectiveLine, statement: Statement, w: _Writer) -> str:
+    fee = w.money(statement.monthly_fee)
+    head = f"{line.key}: "
+    if line.achieved is None:
+        completeness = "n/a" if line.completeness is None else f"{_plain(line.completeness)}%"
+        reason = f"no data (completeness {completeness}) -> no credit"
+        if line.credit_percent:
+            reason = (
+                f"no data (completeness {completeness}) -> credit {_plain(line.credit_percent)}%"
+                f" x {fee} = {w.money(line.credit_amount)}"
+            )
+        return head + reason
+    achieved = f"achieved {_achieved(line.achieved)}%"
+    if line.credit_percent:
+        tier = _applied_tier(line)
+        if tier is not None:
+            return (
+                f"{head}{achieved} is below {_plain(tier[0])} -> tier {_plain(line.credit_percent)}%"
+                f" x {fee} = {w.money(line.credit_amount)}"
+            )
+        return (
+            f"{head}{achieved} -> credit {_plain(line.credit_percent)}% x {fee}"
+            f" = {w.money(line.credit_amount)}"
+        )
+    if line.status in ("met", "at_risk"):
+        return f"{head}{achieved} meets the target of {_plain(line.target)}% -> no credit"
+    if not line.tiers:
+        return (
+            f"{head}{achieved} misses the target of {_plain(line.target)}% but the agreement "
+            "defines no credit tiers -> no credit"
+        )
+    # No tier applies only when achieved is at or above every threshold.
+    highest = max(tier[0] for tier in line.tiers)
+    return (
+        f"{head}{achieved} misses the target of {_plain(line.target)}% but is not below "
+        f"{_plain(highest)} -> no tier applies"
+    )
+
+
+def _computation(statement: Statement, w: _Writer) -> None:
+    s = statement
+    w.heading("How the credit was computed")
+    for line in s.objectives:
+        w.para(_explanation(line, s, w), indent=2)
+    s_line = " + ".join(_money(line.credit_amount) for line in s.objectives if line.credit_amount)
+    w.pdf.ln(2)
+    w.para(f"Subtotal: {s_line or '0.00'} = {w.money(s.subtotal)}")
+    w.para(
+        f"Cap: cap {_plain(s.credit_cap_percent)}% of {_money(s.monthly_fee)} = "
+        f"{w.money(s.cap_amount)}"
+    )
+    binding = s.subtotal > s.cap_amount
+    w.para(
+        f"Total: min(subtotal {_money(s.subtotal)}, cap {_money(s.cap_amount)}) = "
+        f"{w.money(s.credit_total)}" + (" (the cap applies)" if binding else "")
+    )
+    w.para(
+        "Rounding: credits are computed unrounded and shown to 2 decimal places; only the "
+        "total is rounded, half-up to 0.01 "
+        f"{w.currency}, so it can differ by a cent from the sum of the rounded lines.",
+        size=8.5,
+    )
+
+
+def _evidence(statement: Statement, w: _Writer) -> None:
+    w.heading("Evidence")
+    w.para(f"Times are in {statement.timezone}.", size=8.5)
+    items = list(_ordered_evidence(statement))
+    if not items:
+        w.para("No evidence recorded for this period.")
+        return
+    for key, evidence in items:
+        w.heading(key, size=11)
+        lines: list[str] = []
+        for start, end, minutes in evidence.down_spells:
+            lines.append(f"Down {_when(start)} - {_when(end)}: {minutes} min counted as bad")
+        for title, impact, opened, closed, seconds in evidence.incidents:
+            until = _when(closed) if closed else "ongoing"
+            lines.append(
+                f'Incident "{title}" ({impact}) {_when(opened)} - {until}: '
+                f"{_plain(seconds)} s counted"
+            )
+        for title, start, end, excluded, reason in evidence.maintenance:
+            verdict = "excluded" if excluded else "counted"
+            because = f" because {reason}" if reason else ""
+            lines.append(f'Maintenance "{title}" {_when(start)} - {_when(end)}: {verdict}{because}')
+        if not lines:
+            lines.append("No down spells, incidents or maintenance.")
+        for text in lines:
+            w.para(f"- {text}", size=9, indent=2)
+
+
+def statement_pdf(statement: Statement, *, compress: bool = True) -> bytes:
+    """Render the statement as a PDF; ``compress=False`` leaves text searchable in the bytes."""
+    s = statement
+    reference = _latin1(f"{s.agreement_key} - {s.period} - terms v{s.terms_version}")
+    pdf = _StatementPDF(reference)
+    pdf.set_compression(compress)
+    pdf.set_title(_latin1(f"Service credit statement {s.agreement_key} {s.period}"))
+    pdf.set_author(_latin1(s.provider))
+    pdf.set_subject(_latin1(f"{s.agreement_name} - {s.customer_name}"))
+    pdf.set_lang("en")
+    if s.closed_at is not None:
+        # The closing time makes the document byte-stable for a given statement.
+        pdf.set_creation_date(s.closed_at)
+    pdf.add_page()
+    w = _Writer(pdf, s.currency)
+
+    pdf.set_font("Helvetica", style="B", size=18)
+    pdf.cell(0, 10, "Service credit statement", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+    w.field("Agreement", f"{s.agreement_name} ({s.agreement_key})")
+    w.field("Customer", s.customer_name)
+    w.field("Provider", s.provider)
+    w.field("Period", s.period)
+    w.field("Time zone", s.timezone)
+    w.field("Monthly fee", w.money(s.monthly_fee))
+    w.field("Credit cap", f"{_plain(s.credit_cap_percent)}% of the monthly fee")
+    w.field("Terms", f"version {s.terms_version}, effective from {s.terms_effective_period}")
+    w.field("Closed at", f"{_when(s.closed_at)} ({s.timezone})" if s.closed_at else "not closed")
+    if s.claim_status:
+        w.field("Claim", s.claim_status)
+    pdf.ln(1)
+    pdf.set_font("Helvetica", style="B", size=12)
+    pdf.cell(
+        0,
+        8,
+        _latin1(f"Credit total: {w.money(s.credit_total)}"),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+
+    w.heading("Objectives")
+    if s.objectives:
+        w.table(_objective_rows(s), widths=(30, 9, 11, 11, 19, 10, 9, 12), aligns="LRRLLRRR")
+    else:
+        w.para("This agreement has no objectives in this period.")
+
+    _computation(s, w)
+    _evidence(s, w)
+
+    if s.restatements:
+        w.heading("Restatements")
+        for item in s.restatements:
+            w.para(
+                f"{_when(item.at)}: credit total changed from {w.money(item.previous_amount)} to "
+                f"{w.money(item.new_amount)}. Reason: {item.reason}",
+                indent=2,
+            )
+    return bytes(pdf.output())
