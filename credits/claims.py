@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from django.db import transaction
 
+from credits import signals
 from credits.ledger import LedgerError, _enter
 from credits.models import Claim, ClaimEvent, LedgerEntry
 
 
 def _event(claim: Claim, now: dt.datetime, actor: str, note: str = "") -> None:
     ClaimEvent.objects.create(claim=claim, at=now, state=claim.state, actor=actor, note=note)
+    transaction.on_commit(partial(signals.claim_changed.send, sender=Claim, claim=claim, at=now))
 
 
 @transaction.atomic

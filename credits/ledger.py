@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from agreements.models import Agreement
+from credits import signals
 from credits.models import Claim, ClaimEvent, LedgerEntry, Period
 
 
@@ -28,7 +30,9 @@ def _enter(*, key: str, **fields: object) -> LedgerEntry | None:
         return None
     try:
         with transaction.atomic():
-            return LedgerEntry.objects.create(idempotency_key=key, **fields)  # type: ignore[arg-type]
+            entry = LedgerEntry.objects.create(idempotency_key=key, **fields)  # type: ignore[arg-type]
+        transaction.on_commit(partial(signals.credit_entered.send, sender=LedgerEntry, entry=entry))
+        return entry
     except IntegrityError:
         # Another worker entered it between our check and our insert: still exactly once.
         if LedgerEntry.objects.filter(idempotency_key=key).exists():
@@ -75,4 +79,7 @@ def on_period_closed(*, period: Period, now: dt.datetime) -> None:
             state=claim.state,
             actor="system",
             note=f"claimable until {claim.claimable_until:%Y-%m-%d %H:%M} UTC",
+        )
+        transaction.on_commit(
+            partial(signals.claim_changed.send, sender=Claim, claim=claim, at=now)
         )

@@ -7,13 +7,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from agreements import engine
 from agreements.models import Agreement, Customer, Service, TermsVersion
-from credits import measure
+from credits import measure, signals
 from credits.models import Evaluation, Period
 from credits.terms import ObjectiveTerms, Terms, terms_of
 from metrics.models import Incident, Maintenance, Ticket
@@ -327,12 +328,46 @@ def recompute_agreement(
             )
             if result is None:
                 continue
+            previous = (
+                dict(
+                    Evaluation.objects.filter(period=row, revision=row.revision).values_list(
+                        "objective_key", "status"
+                    )
+                )
+                if row is not None
+                else {}
+            )
             row = _period_row(agreement, row, result)
             row.computed_at = now
             row.save()
             _store(row, result, now, row.revision)
+            _announce_changes(agreement, row, previous, result, now)
             summary.evaluated.append(pid)
     return summary
+
+
+def _announce_changes(
+    agreement: Agreement,
+    row: Period,
+    previous: dict[str, str],
+    result: PeriodResult,
+    now: dt.datetime,
+) -> None:
+    for r in result.objectives:
+        before = previous.get(r.terms.key)
+        if before != r.status:
+            transaction.on_commit(
+                partial(
+                    signals.objective_status_changed.send,
+                    sender=Period,
+                    agreement=agreement,
+                    period=row,
+                    objective_key=r.terms.key,
+                    previous=before,
+                    current=r.status,
+                    at=now,
+                )
+            )
 
 
 def _period_row(agreement: Agreement, row: Period | None, result: PeriodResult) -> Period:
@@ -412,6 +447,7 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
     from credits import ledger  # the ledger builds on closed periods
 
     ledger.on_period_closed(period=row, now=now)
+    transaction.on_commit(partial(signals.period_closed.send, sender=Period, period=row, at=now))
     return row
 
 

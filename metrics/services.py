@@ -13,6 +13,7 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -30,7 +31,7 @@ from metrics.models import (
     ProbeResult,
     Ticket,
 )
-from metrics.signals import measurements_received
+from metrics.signals import incident_changed, maintenance_changed, measurements_received
 
 UTC = dt.UTC
 
@@ -475,6 +476,7 @@ def _upsert(
             for k, v in values.items():
                 setattr(obj, k, v)
             obj.late = obj.late or is_late
+            obj.updated_at = timezone.now()
             updates.append(obj)
             changes.append((obj, diff))
         late_rows.append(row)
@@ -485,7 +487,7 @@ def _upsert(
             updates, [*fields, "late", "updated_at"] if hasattr(model, "updated_at") else fields
         )
     if on_change is not None:
-        on_change(changes)
+        on_change(changes, {id(obj) for obj in creates})
     result = IngestResult(accepted=len(changes), duplicates=len(rows) - len(changes))
     if owner_field == "customer":
         result.customer_ids = owners
@@ -503,10 +505,32 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
-def _timeline(changes: list[tuple[Incident, dict[str, Any]]]) -> None:
+def _timeline(changes: list[tuple[Incident, dict[str, Any]]], created: set[int]) -> None:
     IncidentUpdate.objects.bulk_create(
         IncidentUpdate(incident=obj, changes=diff) for obj, diff in changes
     )
+    _send_after_commit(incident_changed, changes, created)
+
+
+def _maintenance_changed(
+    changes: list[tuple[Maintenance, dict[str, Any]]], created: set[int]
+) -> None:
+    _send_after_commit(maintenance_changed, changes, created)
+
+
+def _send_after_commit(
+    signal: Any, changes: list[tuple[Any, dict[str, Any]]], created: set[int]
+) -> None:
+    for obj, diff in changes:
+        transaction.on_commit(
+            partial(
+                signal.send,
+                sender=type(obj),
+                instance=obj,
+                created=id(obj) in created,
+                changes=diff,
+            )
+        )
 
 
 def incidents_ingest(
@@ -530,6 +554,7 @@ def maintenance_ingest(
         closed,
         "start",
         "maintenance",
+        _maintenance_changed,
     )
 
 
