@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from agreements.document import DocumentError, load_document
 from agreements.models import (
     Agreement,
+    AgreementDocument,
     ApiKey,
     Calendar,
     CalendarRange,
@@ -104,6 +105,11 @@ class EscalationInline(admin.TabularInline):
     extra = 0
 
 
+class DocumentInline(admin.TabularInline):
+    model = AgreementDocument
+    extra = 0
+
+
 class VersionInline(admin.TabularInline):
     model = TermsVersion
     extra = 0
@@ -146,7 +152,7 @@ class AgreementAdmin(admin.ModelAdmin):
     search_fields = ["key", "name", "customer__name", "customer__key", "provider"]
     autocomplete_fields = ["customer"]
     date_hierarchy = "effective_from"
-    inlines = [ObjectiveInline, CalendarInline, EscalationInline, VersionInline]
+    inlines = [ObjectiveInline, CalendarInline, EscalationInline, DocumentInline, VersionInline]
     fieldsets = [
         (None, {"fields": ["key", "name", "customer", "provider"]}),
         (

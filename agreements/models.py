@@ -439,3 +439,22 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+def _document_path(instance: AgreementDocument, filename: str) -> str:
+    return f"agreements/{instance.agreement.key}/{filename}"
+
+
+class AgreementDocument(models.Model):
+    """A file staff attach to an agreement (the signed contract, a policy) for the customer."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=200)
+    file = models.FileField(upload_to=_document_path)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

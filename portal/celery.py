@@ -33,4 +33,5 @@ def beat_schedule(settings: object) -> dict[str, dict[str, object]]:
         },
         "prune-raw-measurements": {"task": "metrics.tasks.prune_raw", "schedule": 24 * 3600.0},
         "expire-claims": {"task": "credits.tasks.expire_claims", "schedule": 3600.0},
+        "escalate": {"task": "notifications.tasks.escalate", "schedule": 60.0},
     }

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "agreements",
     "metrics",
     "credits",
+    "notifications",
     "portal",
 ]
 
@@ -215,6 +216,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["agreements.auth.ApiKeyRateThrottle"],
 }
+# Webhooks never go to loopback or private addresses unless this allows it (tests do).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+
 # Requests per minute per API key, for every API endpoint (429 with Retry-After beyond).
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 1200, minimum=1)
 # Ingestion batches are at most 10 MB; larger bodies get a 413 before being read.

@@ -31,8 +31,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.dashboard, name="home"),
-    path("agreements/<slug:key>/", views.agreement_detail, name="agreement"),
+    path("", include("portal.page_urls")),
+    path("", include("notifications.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

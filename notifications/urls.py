@@ -1,0 +1,3 @@
+"""Routes of notifications: pages (settings, acknowledgement links) and API (webhooks)."""
+
+urlpatterns: list = []
