@@ -192,3 +192,238 @@ class ComplianceHistoryView(APIView):
                 }
             )
         return Response({"agreement": agreement.key, "periods": out})
+
+
+# Ledger, claims and restatements -------------------------------------------------------
+
+
+def entry_json(e: Any) -> dict[str, Any]:
+    return {
+        "id": e.pk,
+        "kind": e.kind,
+        "amount": f"{e.amount:.2f}",
+        "currency": e.currency,
+        "period": e.period.period if e.period_id else None,
+        "revision": e.revision,
+        "created_at": e.created_at,
+        "created_by": e.created_by,
+        "reason": e.reason,
+        "reference": e.reference,
+    }
+
+
+def claim_json(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "period": c.period.period,
+        "revision": c.revision,
+        "amount": f"{c.amount:.2f}",
+        "currency": c.currency,
+        "state": c.state,
+        "claimable_until": c.claimable_until,
+        "claimed_at": c.claimed_at,
+        "claimed_by": c.claimed_by,
+        "decided_at": c.decided_at,
+        "reason": c.reason,
+    }
+
+
+class LedgerView(APIView):
+    permission_classes = [HasScope]
+    required_scope = "read"
+    max_page_size = 200
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: OpenApiResponse(description='{"balance", "currency", "entries": [...]}')},
+        tags=["credits"],
+    )
+    def get(self, request: Request, key: str) -> Response:
+        from credits.ledger import balance
+        from credits.models import LedgerEntry
+
+        agreement = get_object_or_404(scoped_agreements(request.auth), key=key)  # type: ignore[arg-type]
+        try:
+            page = int(request.query_params.get("page", "1"))
+            size = int(request.query_params.get("page_size", "50"))
+        except ValueError:
+            return Response({"error": "page and page_size must be whole numbers"}, status=400)
+        if page < 1 or not 1 <= size <= self.max_page_size:
+            return Response(
+                {"error": f"page must be >= 1 and page_size between 1 and {self.max_page_size}"},
+                status=400,
+            )
+        entries = (
+            LedgerEntry.objects.filter(agreement=agreement)
+            .select_related("period")
+            .order_by("-created_at", "-id")
+        )
+        count = entries.count()
+        chosen = list(entries[(page - 1) * size : page * size])
+        base = request.build_absolute_uri(request.path)
+        return Response(
+            {
+                "agreement": agreement.key,
+                "balance": f"{balance(agreement):.2f}",
+                "currency": agreement.currency,
+                "count": count,
+                "next": f"{base}?page={page + 1}&page_size={size}" if page * size < count else None,
+                "previous": f"{base}?page={page - 1}&page_size={size}" if page > 1 else None,
+                "entries": [entry_json(e) for e in chosen],
+            }
+        )
+
+
+class LedgerCsvView(APIView):
+    permission_classes = [HasScope]
+    required_scope = "read"
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiResponse(description="the whole ledger")},
+        tags=["credits"],
+    )
+    def get(self, request: Request, key: str) -> Any:
+        import csv
+        import io
+
+        from django.http import HttpResponse
+
+        from credits.models import LedgerEntry
+
+        agreement = get_object_or_404(scoped_agreements(request.auth), key=key)  # type: ignore[arg-type]
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "id",
+                "created_at",
+                "kind",
+                "amount",
+                "currency",
+                "period",
+                "revision",
+                "created_by",
+                "reason",
+                "reference",
+                "balance_after",
+            ]
+        )
+        running = Decimal(0)
+        for e in (
+            LedgerEntry.objects.filter(agreement=agreement)
+            .select_related("period")
+            .order_by("created_at", "id")
+        ):
+            running += e.amount
+            writer.writerow(
+                [
+                    e.pk,
+                    e.created_at.isoformat(),
+                    e.kind,
+                    f"{e.amount:.2f}",
+                    e.currency,
+                    e.period.period if e.period is not None else "",
+                    e.revision or "",
+                    _safe(e.created_by),
+                    _safe(e.reason),
+                    _safe(e.reference),
+                    f"{running:.2f}",
+                ]
+            )
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{agreement.key}-ledger.csv"'
+        return response
+
+
+def _safe(text: str) -> str:
+    """No spreadsheet formula injection from free text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class ClaimsView(APIView):
+    permission_classes = [HasScope]
+    scope_by_method = {"GET": "read", "POST": "write"}
+
+    @extend_schema(
+        responses={200: OpenApiResponse(description='{"claims": [...]}')}, tags=["credits"]
+    )
+    def get(self, request: Request, key: str) -> Response:
+        from credits.models import Claim
+
+        agreement = get_object_or_404(scoped_agreements(request.auth), key=key)  # type: ignore[arg-type]
+        claims = (
+            Claim.objects.filter(agreement=agreement)
+            .select_related("period")
+            .order_by("-created_at")
+        )
+        return Response({"agreement": agreement.key, "claims": [claim_json(c) for c in claims]})
+
+    @extend_schema(
+        request={
+            "application/json": {"type": "object", "properties": {"period": {"type": "string"}}}
+        },
+        responses={
+            201: OpenApiResponse(description="the claim, now claimed"),
+            400: OpenApiResponse(description="nothing claimable, window passed, ..."),
+        },
+        tags=["credits"],
+    )
+    def post(self, request: Request, key: str) -> Response:
+        from credits.claims import claim_submit
+        from credits.ledger import LedgerError
+        from credits.models import Claim
+
+        agreement = get_object_or_404(scoped_agreements(request.auth), key=key)  # type: ignore[arg-type]
+        period = request.data.get("period") if isinstance(request.data, dict) else None
+        if not isinstance(period, str) or not PERIOD.match(period):
+            return Response(
+                {"error": "period: give the period id of the credit, like 2026-03"}, status=400
+            )
+        claim = (
+            Claim.objects.filter(agreement=agreement, period__period=period)
+            .order_by("-revision")
+            .first()
+        )
+        if claim is None:
+            return Response({"error": f"period: {period} has no claimable credit"}, status=400)
+        try:
+            claim = claim_submit(claim_id=claim.pk, actor=str(request.user), now=timezone.now())
+        except LedgerError as error:
+            return Response({"error": f"period: {error}"}, status=400)
+        return Response(claim_json(claim), status=status.HTTP_201_CREATED)
+
+
+class RestateView(APIView):
+    permission_classes = [HasScope]
+    required_scope = "write"
+
+    @extend_schema(
+        request={
+            "application/json": {"type": "object", "properties": {"reason": {"type": "string"}}}
+        },
+        responses={200: OpenApiResponse(description="the period's restated figures")},
+        tags=["credits"],
+        description="Re-evaluate a closed period (provider keys only, not customer-bound ones).",
+    )
+    def post(self, request: Request, key: str, period: str) -> Response:
+        from credits.services import RestateError, restate_period
+
+        if request.auth.customer_id is not None:  # type: ignore[union-attr]
+            return Response(
+                {"error": "only the provider's keys (not bound to a customer) may restate"},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        agreement = get_object_or_404(scoped_agreements(request.auth), key=key)  # type: ignore[arg-type]
+        row = get_object_or_404(Period, agreement=agreement, period=period)
+        reason = request.data.get("reason") if isinstance(request.data, dict) else None
+        if not isinstance(reason, str) or not reason.strip():
+            return Response({"error": "reason: is required"}, status=400)
+        try:
+            row = restate_period(
+                period_id=row.pk, actor=str(request.user), reason=reason, now=timezone.now()
+            )
+        except RestateError as error:
+            return Response({"error": str(error)}, status=400)
+        fresh = _period(agreement, row.period)
+        assert fresh is not None
+        return Response(period_json(agreement, fresh))

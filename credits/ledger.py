@@ -83,3 +83,111 @@ def on_period_closed(*, period: Period, now: dt.datetime) -> None:
         transaction.on_commit(
             partial(signals.claim_changed.send, sender=Claim, claim=claim, at=now)
         )
+
+
+def on_period_restated(
+    *, period: Period, old_revision: int, actor: str, reason: str, now: dt.datetime
+) -> None:
+    """Reverse what the old revision entered and enter the restated credit (or claim)."""
+    agreement = period.agreement
+    entered = LedgerEntry.objects.filter(
+        period=period, revision=old_revision, kind=LedgerEntry.Kind.CREDIT
+    ).first()
+    old_claim = Claim.objects.filter(period=period, revision=old_revision).first()
+    if old_claim is not None and old_claim.state in (Claim.State.CLAIMABLE, Claim.State.CLAIMED):
+        old_claim.state = Claim.State.SUPERSEDED
+        old_claim.save(update_fields=["state"])
+        ClaimEvent.objects.create(
+            claim=old_claim, at=now, state=old_claim.state, actor=actor, note=reason
+        )
+        transaction.on_commit(
+            partial(signals.claim_changed.send, sender=Claim, claim=old_claim, at=now)
+        )
+    if entered is not None:
+        _enter(
+            key=f"reversal:{period.pk}:r{old_revision}",
+            agreement=agreement,
+            kind=LedgerEntry.Kind.REVERSAL,
+            amount=-entered.amount,
+            currency=entered.currency,
+            period=period,
+            revision=old_revision,
+            created_at=now,
+            created_by=actor,
+            reason=f"restatement of {period.period}: {reason}",
+        )
+    amount = period.credit_amount or Decimal(0)
+    if amount <= 0:
+        return
+    window = period.terms_version.terms.get("claim_window_days", agreement.claim_window_days)
+    # Credit already granted (entered or approved) follows the restatement directly;
+    # otherwise the restated amount is offered as a new claim.
+    if not window or entered is not None:
+        _enter(
+            key=f"credit:{period.pk}:r{period.revision}",
+            agreement=agreement,
+            kind=LedgerEntry.Kind.CREDIT,
+            amount=amount,
+            currency=agreement.currency,
+            period=period,
+            revision=period.revision,
+            created_at=now,
+            created_by=actor,
+            reason=f"restated credit for {period.period}: {reason}",
+        )
+        return
+    claim = Claim.objects.create(
+        agreement=agreement,
+        period=period,
+        revision=period.revision,
+        amount=amount,
+        currency=agreement.currency,
+        claimable_until=now + dt.timedelta(days=window),
+        created_at=now,
+    )
+    ClaimEvent.objects.create(
+        claim=claim, at=now, state=claim.state, actor=actor, note=f"restated: {reason}"
+    )
+    transaction.on_commit(partial(signals.claim_changed.send, sender=Claim, claim=claim, at=now))
+
+
+def record_entry(
+    *,
+    agreement: Agreement,
+    kind: str,
+    amount: Decimal,
+    actor: str,
+    reason: str,
+    reference: str = "",
+    now: dt.datetime,
+) -> LedgerEntry:
+    """Staff record a credit applied to an invoice (negative) or a manual adjustment."""
+    if kind not in (LedgerEntry.Kind.APPLIED, LedgerEntry.Kind.ADJUSTMENT):
+        raise LedgerError("kind: only applied and adjustment entries are recorded by hand")
+    if not reason.strip():
+        raise LedgerError("reason: is required")
+    if amount == 0:
+        raise LedgerError("amount: must not be zero")
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise LedgerError("amount: at most 2 decimal places")
+    if kind == LedgerEntry.Kind.APPLIED:
+        amount = -abs(amount)
+        if -amount > balance(agreement):
+            raise LedgerError(
+                f"amount: more than the balance of {balance(agreement)} {agreement.currency}"
+            )
+    import uuid
+
+    entry = _enter(
+        key=f"{kind}:{uuid.uuid4()}",
+        agreement=agreement,
+        kind=kind,
+        amount=amount,
+        currency=agreement.currency,
+        created_at=now,
+        created_by=actor,
+        reason=reason.strip(),
+        reference=reference.strip(),
+    )
+    assert entry is not None
+    return entry

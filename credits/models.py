@@ -206,6 +206,7 @@ class Claim(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
         EXPIRED = "expired", "Expired"
+        SUPERSEDED = "superseded", "Superseded by a restatement"
 
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="claims")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="claims")
@@ -228,7 +229,16 @@ class Claim(models.Model):
                 fields=["period", "revision"], name="credits_claim_unique_period"
             ),
             models.CheckConstraint(
-                condition=Q(state__in=["claimable", "claimed", "approved", "rejected", "expired"]),
+                condition=Q(
+                    state__in=[
+                        "claimable",
+                        "claimed",
+                        "approved",
+                        "rejected",
+                        "expired",
+                        "superseded",
+                    ]
+                ),
                 name="credits_claim_state_valid",
             ),
             models.CheckConstraint(
@@ -260,3 +270,28 @@ class ClaimEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id} → {self.state} by {self.actor}"
+
+
+class Restatement(models.Model):
+    """Staff re-evaluated a closed period: the figures of both revisions stay, with why."""
+
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="restatements")
+    from_revision = models.PositiveIntegerField()
+    to_revision = models.PositiveIntegerField()
+    previous_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    new_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    reason = models.CharField(max_length=500)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["period", "to_revision"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "to_revision"], name="credits_restatement_unique_revision"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="credits_restatement_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} r{self.from_revision}→r{self.to_revision}"

@@ -11,9 +11,23 @@ from metrics.signals import measurements_received
 
 @receiver(measurements_received)
 def _on_measurements(
-    sender: Any, *, service_ids: list[int], customer_ids: list[int], **_: Any
+    sender: Any,
+    *,
+    service_ids: list[int],
+    customer_ids: list[int],
+    late: int = 0,
+    first: Any = None,
+    last: Any = None,
+    **_: Any,
 ) -> None:
+    from credits.models import Period
     from credits.services import agreements_using
     from credits.tasks import schedule_recompute
 
-    schedule_recompute(agreements_using(service_ids=service_ids, customer_ids=customer_ids))
+    agreements = agreements_using(service_ids=service_ids, customer_ids=customer_ids)
+    if late and first is not None:
+        # Late data for a closed period: flagged for staff, who may re-evaluate it.
+        Period.objects.closed().filter(
+            agreement_id__in=agreements, start__lte=last, end__gt=first
+        ).update(late_data=True)
+    schedule_recompute(agreements)

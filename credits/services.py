@@ -478,3 +478,65 @@ def agreements_using(
             Agreement.objects.filter(customer_id__in=customer_ids).values_list("id", flat=True)
         )
     return sorted(ids)
+
+
+class RestateError(ValueError):
+    pass
+
+
+@transaction.atomic
+def restate_period(
+    *, period_id: int, actor: str, reason: str, now: dt.datetime | None = None
+) -> Period:
+    """Re-evaluate a closed period (rule 13) under the terms it was closed with.
+
+    The new figures are stored as a new revision beside the old ones; the ledger is never
+    edited: it gets a reversal of the credit entered for the old revision and a credit of
+    the restated amount. Claim-based credits not yet approved are superseded by a new claim.
+    """
+    now = now or timezone.now()
+    if not reason.strip():
+        raise RestateError("reason: a restatement needs a reason")
+    row = (
+        Period.objects.select_for_update()
+        .select_related("agreement", "terms_version")
+        .get(pk=period_id)
+    )
+    if not row.is_closed:
+        raise RestateError(f"period {row.period} is still open: it is recomputed automatically")
+    result = evaluate(
+        agreement=row.agreement,
+        period=row.period,
+        version=row.terms_version,
+        now=max(now, row.end),
+        closed=True,
+    )
+    if result is None:
+        raise RestateError(f"period {row.period} has no time inside the agreement's dates")
+    old_revision, old_amount = row.revision, row.credit_amount or Decimal(0)
+    row.revision = old_revision + 1
+    _store(row, result, now, row.revision)
+    row.credit_subtotal = result.subtotal.quantize(Decimal("0.0001"))
+    row.credit_cap = result.cap
+    row.credit_amount = result.credit
+    row.computed_at = now
+    row.late_data = False
+    row.save()
+    from credits.models import Restatement
+
+    Restatement.objects.create(
+        period=row,
+        from_revision=old_revision,
+        to_revision=row.revision,
+        previous_amount=old_amount,
+        new_amount=result.credit,
+        reason=reason.strip(),
+        created_by=actor,
+        created_at=now,
+    )
+    from credits import ledger
+
+    ledger.on_period_restated(
+        period=row, old_revision=old_revision, actor=actor, reason=reason.strip(), now=now
+    )
+    return row

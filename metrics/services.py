@@ -129,6 +129,7 @@ def _announce(kind: str, result: IngestResult) -> None:
             customer_ids=sorted(result.customer_ids),
             first=result.first,
             last=result.last,
+            late=result.late,
         )
     )
 

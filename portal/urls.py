@@ -27,6 +27,18 @@ api_v1 = [
         credits_api.ComplianceHistoryView.as_view(),
         name="compliance-history",
     ),
+    path("agreements/<slug:key>/ledger/", credits_api.LedgerView.as_view(), name="ledger"),
+    path(
+        "agreements/<slug:key>/ledger/export.csv",
+        credits_api.LedgerCsvView.as_view(),
+        name="ledger-csv",
+    ),
+    path("agreements/<slug:key>/claims/", credits_api.ClaimsView.as_view(), name="claims"),
+    path(
+        "agreements/<slug:key>/periods/<str:period>/restate/",
+        credits_api.RestateView.as_view(),
+        name="restate",
+    ),
     *router.urls,
 ]
 

@@ -1,0 +1,299 @@
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from agreements.models import Agreement
+from credits.claims import claim_decide
+from credits.ledger import LedgerError, record_entry
+from credits.models import Claim, ClaimEvent, Evaluation, LedgerEntry, Period, Restatement
+from credits.services import RestateError, restate_period
+
+
+def _ask_reason(
+    admin_obj: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: Any,
+    action: str,
+    title: str,
+    do: Any,
+) -> HttpResponse | None:
+    """An admin action that asks for a mandatory reason on an intermediate page."""
+    if request.POST.get("confirm"):
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            messages.error(request, "A reason is required.")
+        else:
+            done = 0
+            for obj in queryset:
+                try:
+                    do(obj, reason)
+                    done += 1
+                except (LedgerError, RestateError) as error:
+                    messages.error(request, f"{obj}: {error}")
+            if done:
+                messages.success(request, f"{title}: {done} done.")
+            return None
+    context = {
+        **admin_obj.admin_site.each_context(request),
+        "title": title,
+        "objects": queryset,
+        "action": action,
+        "opts": admin_obj.model._meta,
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+    }
+    return TemplateResponse(request, "admin/credits/reason.html", context)
+
+
+class EvaluationInline(admin.TabularInline):
+    model = Evaluation
+    extra = 0
+    can_delete = False
+    fields = [
+        "revision",
+        "objective_key",
+        "target",
+        "achieved",
+        "status",
+        "good",
+        "bad",
+        "unit",
+        "completeness",
+        "budget_remaining_percent",
+        "credit_percent",
+        "computed_at",
+    ]
+    readonly_fields = fields  # type: ignore[assignment]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RestatementInline(admin.TabularInline):
+    model = Restatement
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "from_revision",
+        "to_revision",
+        "previous_amount",
+        "new_amount",
+        "reason",
+        "created_by",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Period)
+class PeriodAdmin(admin.ModelAdmin):
+    list_display = [
+        "agreement",
+        "period",
+        "state",
+        "credit_amount",
+        "revision",
+        "late_data",
+        "computed_at",
+        "closed_at",
+    ]
+    list_filter = ["state", "late_data", "agreement__customer"]
+    search_fields = ["agreement__key", "period"]
+    list_select_related = ["agreement"]
+    readonly_fields = [f.name for f in Period._meta.fields]
+    inlines = [EvaluationInline, RestatementInline]
+    actions = ["restate"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Re-evaluate (restate) selected closed periods")
+    def restate(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        actor = request.user.get_username()
+        return _ask_reason(
+            self,
+            request,
+            queryset,
+            "restate",
+            "Re-evaluate closed periods",
+            lambda p, reason: restate_period(period_id=p.pk, actor=actor, reason=reason),
+        )
+
+
+class LedgerForm(forms.Form):
+    agreement = forms.ModelChoiceField(queryset=Agreement.objects.order_by("key"))
+    kind = forms.ChoiceField(
+        choices=[
+            (LedgerEntry.Kind.APPLIED, "Applied to an invoice (reduces the balance)"),
+            (LedgerEntry.Kind.ADJUSTMENT, "Manual adjustment (+ or -)"),
+        ]
+    )
+    amount = forms.CharField(help_text="e.g. 1200.00; applied entries are entered as negative")
+    reason = forms.CharField(max_length=500)
+    reference = forms.CharField(max_length=100, required=False, help_text="e.g. the invoice number")
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "agreement",
+        "kind",
+        "amount",
+        "currency",
+        "period",
+        "created_by",
+        "reason",
+    ]
+    list_filter = ["kind", "currency", "agreement__customer", "agreement"]
+    search_fields = ["agreement__key", "reason", "reference"]
+    list_select_related = ["agreement", "period"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "record/",
+                self.admin_site.admin_view(self.record_view),
+                name="credits_ledgerentry_record",
+            ),
+            *super().get_urls(),
+        ]
+
+    def record_view(self, request: HttpRequest) -> HttpResponse:
+        form = LedgerForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                amount = Decimal(form.cleaned_data["amount"])
+                entry = record_entry(
+                    agreement=form.cleaned_data["agreement"],
+                    kind=form.cleaned_data["kind"],
+                    amount=amount,
+                    actor=request.user.get_username(),
+                    reason=form.cleaned_data["reason"],
+                    reference=form.cleaned_data["reference"],
+                    now=timezone.now(),
+                )
+            except InvalidOperation:
+                form.add_error("amount", "Not a number.")
+            except LedgerError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"Recorded {entry}.")
+                return HttpResponseRedirect(reverse("admin:credits_ledgerentry_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "opts": self.model._meta,
+            "title": "Record an applied credit or an adjustment",
+        }
+        return TemplateResponse(request, "admin/credits/record.html", context)
+
+
+class ClaimEventInline(admin.TabularInline):
+    model = ClaimEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "state", "actor", "note"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Claim)
+class ClaimAdmin(admin.ModelAdmin):
+    """The staff's claims queue: claimed credits wait here for approval or rejection."""
+
+    list_display = [
+        "agreement",
+        "period",
+        "amount",
+        "currency",
+        "state",
+        "claimable_until",
+        "claimed_by",
+        "decided_by",
+    ]
+    list_filter = ["state", "agreement__customer"]
+    search_fields = ["agreement__key"]
+    list_select_related = ["agreement", "period"]
+    readonly_fields = [f.name for f in Claim._meta.fields]
+    inlines = [ClaimEventInline]
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Approve selected claims (enters the credit)")
+    def approve(self, request: HttpRequest, queryset: Any) -> None:
+        for claim in queryset:
+            try:
+                claim_decide(
+                    claim_id=claim.pk,
+                    approve=True,
+                    actor=request.user.get_username(),
+                    now=timezone.now(),
+                )
+                messages.success(request, f"Approved {claim}.")
+            except LedgerError as error:
+                messages.error(request, f"{claim}: {error}")
+
+    @admin.action(description="Reject selected claims (asks for a reason)")
+    def reject(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        actor = request.user.get_username()
+        return _ask_reason(
+            self,
+            request,
+            queryset,
+            "reject",
+            "Reject claims",
+            lambda c, reason: claim_decide(
+                claim_id=c.pk, approve=False, actor=actor, now=timezone.now(), reason=reason
+            ),
+        )
+
+
+@admin.register(Restatement)
+class RestatementAdmin(admin.ModelAdmin):
+    list_display = [
+        "period",
+        "from_revision",
+        "to_revision",
+        "previous_amount",
+        "new_amount",
+        "created_by",
+        "created_at",
+        "reason",
+    ]
+    readonly_fields = [f.name for f in Restatement._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
