@@ -99,29 +99,46 @@ def probe_minute_states(requests: list[Request]) -> dict[str, tuple[int, int]]:
 
 
 def latency_counts(
-    requests: list[tuple[str, int, Sequence[engine.Interval], int]],
+    requests: Sequence[tuple[str, int, Sequence[engine.Interval], int]],
 ) -> dict[str, tuple[int, int]]:
-    """(fast, total) successful probes per request, fast meaning latency <= threshold."""
-    rows = [
-        (tag, sid, _dt(a), _dt(b), threshold)
-        for tag, sid, ranges, threshold in requests
-        for a, b in ranges
-    ]
-    out = {tag: (0, 0) for tag, *_ in requests}
-    if not rows:
-        return out
-    values, params = _values(rows)
+    """(fast, total) successful probes per request, fast meaning latency <= threshold.
+
+    Whole UTC days come from the per-day latency summary of that threshold (the caller
+    makes sure the threshold is registered); the rest from the raw rows.
+    """
+    out: dict[str, list[int]] = {tag: [0, 0] for tag, *_ in requests}
+    day_rows: list[tuple[Any, ...]] = []
+    edge_rows: list[tuple[Any, ...]] = []
+    for tag, sid, ranges, threshold in requests:
+        days, edges = split_days(ranges)
+        day_rows.extend((tag, sid, _date(a), _date(b), threshold) for a, b in days)
+        edge_rows.extend((tag, sid, _dt(a), _dt(b), threshold) for a, b in edges)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH r(tag, sid, a, b, t) AS (VALUES {values}) "  # noqa: S608
-            "SELECT r.tag, SUM(CASE WHEN p.latency_ms <= r.t THEN 1 ELSE 0 END), COUNT(*) "
-            "FROM r JOIN metrics_proberesult p ON p.service_id = r.sid AND p.ts >= r.a AND p.ts < r.b "
-            "WHERE p.ok AND p.latency_ms IS NOT NULL GROUP BY r.tag",
-            params,
-        )
-        for tag, fast, total in cursor.fetchall():
-            out[tag] = (int(fast or 0), int(total or 0))
-    return out
+        if day_rows:
+            values, params = _values(day_rows)
+            cursor.execute(
+                f"WITH r(tag, sid, a, b, t) AS (VALUES {values}) "  # noqa: S608
+                "SELECT r.tag, SUM(d.fast), SUM(d.total) FROM r JOIN metrics_probelatencyday d "
+                "ON d.service_id = r.sid AND d.threshold_ms = r.t AND d.day >= r.a AND d.day <= r.b "
+                "GROUP BY r.tag",
+                params,
+            )
+            for tag, fast, total in cursor.fetchall():
+                out[tag][0] += int(fast or 0)
+                out[tag][1] += int(total or 0)
+        if edge_rows:
+            values, params = _values(edge_rows)
+            cursor.execute(
+                f"WITH r(tag, sid, a, b, t) AS (VALUES {values}) "  # noqa: S608
+                "SELECT r.tag, SUM(CASE WHEN p.latency_ms <= r.t THEN 1 ELSE 0 END), COUNT(*) "
+                "FROM r JOIN metrics_proberesult p ON p.service_id = r.sid AND p.ts >= r.a AND p.ts < r.b "
+                "WHERE p.ok AND p.latency_ms IS NOT NULL GROUP BY r.tag",
+                params,
+            )
+            for tag, fast, total in cursor.fetchall():
+                out[tag][0] += int(fast or 0)
+                out[tag][1] += int(total or 0)
+    return {tag: (fast, total) for tag, (fast, total) in out.items()}
 
 
 def event_sums(requests: list[Request]) -> dict[str, tuple[int, int]]:

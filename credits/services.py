@@ -129,6 +129,8 @@ def evaluate(
         elif o.kind == "ratio":
             event_requests.append((o.key, sid, covered[o.key]))
             event_requests.append((f"{o.key}@1h", sid, last_hour[o.key]))
+    if latency_requests:
+        _ensure_thresholds({(sid, t) for _, sid, _, t in latency_requests})
     states = measure.probe_minute_states(probe_requests) if probe_requests else {}
     latencies = measure.latency_counts(latency_requests) if latency_requests else {}
     events = measure.event_sums(event_requests) if event_requests else {}
@@ -234,6 +236,20 @@ def evaluate(
     return PeriodResult(
         period, bounds, version, terms, tuple(results), closed, subtotal, cap, credit
     )
+
+
+def _ensure_thresholds(pairs: set[tuple[int, int]]) -> None:
+    """Latency thresholds in use get a per-day summary (back-filled the first time)."""
+    from metrics.models import LatencyThreshold
+    from metrics.services import latency_threshold_register
+
+    have = set(
+        LatencyThreshold.objects.filter(service_id__in={s for s, _ in pairs}).values_list(
+            "service_id", "threshold_ms"
+        )
+    )
+    for service_id, threshold in sorted(pairs - have):
+        latency_threshold_register(service_id=service_id, threshold_ms=threshold)
 
 
 def _counted(good_or_fast: int, total: int) -> engine.Figures:

@@ -261,3 +261,42 @@ class LateArrival(models.Model):
 
     def __str__(self) -> str:
         return f"{self.records} late {self.kind} received {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class LatencyThreshold(models.Model):
+    """A latency threshold some objective uses on a service: summarised per day from then on."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    threshold_ms = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "threshold_ms"], name="metrics_latencythreshold_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} <= {self.threshold_ms} ms"
+
+
+class ProbeLatencyDay(models.Model):
+    """Successful probes of a service in one UTC day, and how many were within a threshold."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    day = models.DateField()
+    threshold_ms = models.PositiveIntegerField()
+    fast = models.IntegerField(default=0)
+    total = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index latency figures read by (service, day range, threshold).
+            models.UniqueConstraint(
+                fields=["service", "day", "threshold_ms"], name="metrics_probelatencyday_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.day} <= {self.threshold_ms} ms: {self.fast}/{self.total}"

@@ -25,8 +25,10 @@ from metrics.models import (
     Incident,
     IncidentUpdate,
     LateArrival,
+    LatencyThreshold,
     Maintenance,
     ProbeDay,
+    ProbeLatencyDay,
     ProbeMinute,
     ProbeResult,
     Ticket,
@@ -173,7 +175,19 @@ WITH ins AS (
     SELECT DISTINCT ON (service_id, ts, probe) service_id, probe, ts, ok, latency_ms, late, %s
     FROM metrics_probe_stage ORDER BY service_id, ts, probe
     ON CONFLICT (service_id, ts, probe) DO NOTHING
-    RETURNING service_id, ts, ok, late
+    RETURNING service_id, ts, ok, latency_ms, late
+), latency AS (
+    -- Per day and registered threshold: how many successful probes were fast enough.
+    INSERT INTO metrics_probelatencyday (service_id, day, threshold_ms, fast, total)
+    SELECT i.service_id, (i.ts AT TIME ZONE 'UTC')::date, t.threshold_ms,
+           count(*) FILTER (WHERE i.latency_ms <= t.threshold_ms), count(*)
+    FROM ins i JOIN metrics_latencythreshold t ON t.service_id = i.service_id
+    WHERE i.ok AND i.latency_ms IS NOT NULL
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (service_id, day, threshold_ms) DO UPDATE
+        SET fast = metrics_probelatencyday.fast + EXCLUDED.fast,
+            total = metrics_probelatencyday.total + EXCLUDED.total
+    RETURNING 1
 ), added AS (
     SELECT service_id, date_trunc('minute', ts) AS minute,
            count(*) FILTER (WHERE ok) AS ok, count(*) FILTER (WHERE NOT ok) AS failed
@@ -303,6 +317,7 @@ def _probes_generic(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResu
         counts = added[(rows[i][0], minute_of(rows[i][2]))]
         counts[0 if rows[i][3] else 1] += 1
     _apply_probe_summaries(added)
+    _apply_latency_summaries([rows[i] for i in fresh])
     result = _result_of(rows, len(fresh), ts_index=2)
     fresh_rows = [rows[i] for i in fresh]
     result.late = _record_late("probes", fresh_rows, [late[i] for i in fresh], ts_index=2)
@@ -372,6 +387,84 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
             changed_days.append(day)
     ProbeDay.objects.bulk_create(new_days)
     ProbeDay.objects.bulk_update(changed_days, ["up", "down", "probes_ok", "probes_failed"])
+
+
+def _apply_latency_summaries(rows: list[tuple[Any, ...]]) -> None:
+    thresholds: dict[int, list[int]] = defaultdict(list)
+    for sid, value in LatencyThreshold.objects.filter(
+        service_id__in={r[0] for r in rows}
+    ).values_list("service_id", "threshold_ms"):
+        thresholds[sid].append(value)
+    if not thresholds:
+        return
+    moves: dict[tuple[int, dt.date, int], list[int]] = defaultdict(lambda: [0, 0])
+    for sid, _probe, ts, ok, latency in rows:
+        if not ok or latency is None:
+            continue
+        for threshold in thresholds.get(sid, ()):
+            move = moves[(sid, ts.date(), threshold)]
+            move[0] += latency <= threshold
+            move[1] += 1
+    existing = {
+        (d.service_id, d.day, d.threshold_ms): d
+        for d in ProbeLatencyDay.objects.select_for_update().filter(
+            service_id__in={k[0] for k in moves}, day__in={k[1] for k in moves}
+        )
+    }
+    creates, updates = [], []
+    for key, (fast, total) in moves.items():
+        row = existing.get(key)
+        if row is None:
+            creates.append(
+                ProbeLatencyDay(
+                    service_id=key[0], day=key[1], threshold_ms=key[2], fast=fast, total=total
+                )
+            )
+        else:
+            row.fast += fast
+            row.total += total
+            updates.append(row)
+    ProbeLatencyDay.objects.bulk_create(creates)
+    ProbeLatencyDay.objects.bulk_update(updates, ["fast", "total"])
+
+
+def latency_threshold_register(*, service_id: int, threshold_ms: int) -> bool:
+    """Start summarising ``threshold_ms`` for a service, back-filled from the raw rows kept.
+
+    Ingestion is held off for the moment of the back-fill (a SHARE lock on the raw table),
+    so that no batch is counted twice or missed. Returns False if it was already there.
+    """
+    if LatencyThreshold.objects.filter(service_id=service_id, threshold_ms=threshold_ms).exists():
+        return False
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE metrics_proberesult IN SHARE MODE")
+        _, created = LatencyThreshold.objects.get_or_create(
+            service_id=service_id, threshold_ms=threshold_ms
+        )
+        if not created:
+            return False
+        ProbeLatencyDay.objects.filter(service_id=service_id, threshold_ms=threshold_ms).delete()
+        days: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+        for ts, latency in (
+            ProbeResult.objects.filter(service_id=service_id, ok=True, latency_ms__isnull=False)
+            .values_list("ts", "latency_ms")
+            .iterator(chunk_size=10_000)
+        ):
+            counts = days[ts.date()]
+            counts[0] += latency is not None and latency <= threshold_ms
+            counts[1] += 1
+        ProbeLatencyDay.objects.bulk_create(
+            [
+                ProbeLatencyDay(
+                    service_id=service_id, day=day, threshold_ms=threshold_ms, fast=f, total=t
+                )
+                for day, (f, t) in days.items()
+            ],
+            batch_size=1000,
+        )
+    return True
 
 
 # Events -----------------------------------------------------------------------------

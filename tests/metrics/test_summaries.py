@@ -102,3 +102,40 @@ def test_event_summaries_equal_recount(batches: list[list[tuple[dt.datetime, int
             counts[1] += total
         assert {m.minute: [m.good, m.total] for m in EventMinute.objects.all()} == dict(expected)
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(before=probe_rows, after=probe_rows, threshold=st.integers(1, 20))
+def test_latency_summaries_equal_recount(
+    before: list[Any], after: list[Any], threshold: int
+) -> None:
+    from metrics.models import ProbeLatencyDay
+    from metrics.services import latency_threshold_register
+
+    with transaction.atomic():
+        sid = Service.objects.get_or_create(key="lat")[0].pk
+
+        def rows(batch: list[Any]) -> list[tuple[Any, ...]]:
+            return [
+                (sid, p, ts, ok, float((ts.second * 7) % 25) if ok else None)
+                for _, p, ts, ok in batch
+            ]
+
+        probes_ingest(rows=rows(before), closed={})
+        # Registered after some data (back-filled), then kept current by ingestion.
+        assert latency_threshold_register(service_id=sid, threshold_ms=threshold)
+        assert not latency_threshold_register(service_id=sid, threshold_ms=threshold)
+        probes_ingest(rows=rows(after), closed={})
+        expected: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+        for ts, ok, latency in ProbeResult.objects.values_list("ts", "ok", "latency_ms"):
+            if ok and latency is not None:
+                expected[ts.date()][0] += latency <= threshold
+                expected[ts.date()][1] += 1
+        got = {
+            d.day: [d.fast, d.total] for d in ProbeLatencyDay.objects.filter(threshold_ms=threshold)
+        }
+        assert got == dict(expected)
+        transaction.set_rollback(True)
