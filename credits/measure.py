@@ -9,7 +9,6 @@ and the per-minute summary only for the parts of days at the edges of the interv
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +32,32 @@ def _values(rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
     width = len(rows[0])
     one = "(" + ", ".join(["%s"] * width) + ")"
     return ", ".join([one] * len(rows)), [value for row in rows for value in row]
+
+
+def _sum_over(
+    names: str, rows: list[tuple[Any, ...]], table: str, match: str, aggregates: list[str]
+) -> list[tuple[Any, ...]]:
+    """For each tag, ``aggregates`` over the rows of ``table`` (alias ``t``) matching the
+    VALUES rows ``r`` of that tag.
+
+    On PostgreSQL each VALUES row drives its own index range scan (LATERAL): with a plain
+    join the planner may hash the whole table. SQLite walks the index in a join anyway.
+    """
+    values, params = _values(rows)
+    head = f"WITH r({names}) AS (VALUES {values}) "
+    if connection.vendor == "postgresql":
+        inner = ", ".join(f"{a} AS c{i}" for i, a in enumerate(aggregates))
+        outer = ", ".join(f"SUM(x.c{i})" for i in range(len(aggregates)))
+        sql = (
+            head + f"SELECT r.tag, {outer} FROM r CROSS JOIN LATERAL "  # noqa: S608 (placeholders only)
+            f"(SELECT {inner} FROM {table} t WHERE {match}) x GROUP BY r.tag"
+        )
+    else:
+        sums = ", ".join(aggregates)
+        sql = head + f"SELECT r.tag, {sums} FROM r JOIN {table} t ON {match} GROUP BY r.tag"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
 def split_days(
@@ -59,42 +84,47 @@ def split_days(
     return days, edges
 
 
+UP = "SUM(CASE WHEN t.ok + t.failed > 0 AND 2 * t.failed <= t.ok + t.failed THEN 1 ELSE 0 END)"
+DOWN = "SUM(CASE WHEN 2 * t.failed > t.ok + t.failed THEN 1 ELSE 0 END)"
+
+
+def _add(out: dict[str, list[int]], found: list[tuple[Any, ...]]) -> None:
+    for tag, *sums in found:
+        for i, value in enumerate(sums):
+            out[tag][i] += int(value or 0)
+
+
 def probe_minute_states(requests: list[Request]) -> dict[str, tuple[int, int]]:
     """Up and down minutes (rule 4) inside each request's eligible minute ranges."""
-    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    out: dict[str, list[int]] = {tag: [0, 0] for tag, *_ in requests}
     day_rows: list[tuple[Any, ...]] = []
     minute_rows: list[tuple[Any, ...]] = []
     for tag, sid, ranges in requests:
-        out[tag]
         days, edges = split_days(ranges)
         day_rows.extend((tag, sid, _date(a), _date(b)) for a, b in days)
         minute_rows.extend((tag, sid, _dt(a), _dt(b)) for a, b in edges)
-    with connection.cursor() as cursor:
-        if day_rows:
-            values, params = _values(day_rows)
-            cursor.execute(
-                f"WITH r(tag, sid, a, b) AS (VALUES {values}) "  # noqa: S608 (placeholders only)
-                "SELECT r.tag, SUM(d.up), SUM(d.down) FROM r JOIN metrics_probeday d "
-                "ON d.service_id = r.sid AND d.day >= r.a AND d.day <= r.b GROUP BY r.tag",
-                params,
-            )
-            for tag, up, down in cursor.fetchall():
-                out[tag][0] += int(up or 0)
-                out[tag][1] += int(down or 0)
-        if minute_rows:
-            values, params = _values(minute_rows)
-            cursor.execute(
-                f"WITH r(tag, sid, a, b) AS (VALUES {values}) "  # noqa: S608
-                "SELECT r.tag, "
-                "SUM(CASE WHEN m.ok + m.failed > 0 AND 2 * m.failed <= m.ok + m.failed THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN 2 * m.failed > m.ok + m.failed THEN 1 ELSE 0 END) "
-                "FROM r JOIN metrics_probeminute m "
-                "ON m.service_id = r.sid AND m.minute >= r.a AND m.minute < r.b GROUP BY r.tag",
-                params,
-            )
-            for tag, up, down in cursor.fetchall():
-                out[tag][0] += int(up or 0)
-                out[tag][1] += int(down or 0)
+    if day_rows:
+        _add(
+            out,
+            _sum_over(
+                "tag, sid, a, b",
+                day_rows,
+                "metrics_probeday",
+                "t.service_id = r.sid AND t.day >= r.a AND t.day <= r.b",
+                ["SUM(t.up)", "SUM(t.down)"],
+            ),
+        )
+    if minute_rows:
+        _add(
+            out,
+            _sum_over(
+                "tag, sid, a, b",
+                minute_rows,
+                "metrics_probeminute",
+                "t.service_id = r.sid AND t.minute >= r.a AND t.minute < r.b",
+                [UP, DOWN],
+            ),
+        )
     return {tag: (up, down) for tag, (up, down) in out.items()}
 
 
@@ -113,48 +143,44 @@ def latency_counts(
         days, edges = split_days(ranges)
         day_rows.extend((tag, sid, _date(a), _date(b), threshold) for a, b in days)
         edge_rows.extend((tag, sid, _dt(a), _dt(b), threshold) for a, b in edges)
-    with connection.cursor() as cursor:
-        if day_rows:
-            values, params = _values(day_rows)
-            cursor.execute(
-                f"WITH r(tag, sid, a, b, t) AS (VALUES {values}) "  # noqa: S608
-                "SELECT r.tag, SUM(d.fast), SUM(d.total) FROM r JOIN metrics_probelatencyday d "
-                "ON d.service_id = r.sid AND d.threshold_ms = r.t AND d.day >= r.a AND d.day <= r.b "
-                "GROUP BY r.tag",
-                params,
-            )
-            for tag, fast, total in cursor.fetchall():
-                out[tag][0] += int(fast or 0)
-                out[tag][1] += int(total or 0)
-        if edge_rows:
-            values, params = _values(edge_rows)
-            cursor.execute(
-                f"WITH r(tag, sid, a, b, t) AS (VALUES {values}) "  # noqa: S608
-                "SELECT r.tag, SUM(CASE WHEN p.latency_ms <= r.t THEN 1 ELSE 0 END), COUNT(*) "
-                "FROM r JOIN metrics_proberesult p ON p.service_id = r.sid AND p.ts >= r.a AND p.ts < r.b "
-                "WHERE p.ok AND p.latency_ms IS NOT NULL GROUP BY r.tag",
-                params,
-            )
-            for tag, fast, total in cursor.fetchall():
-                out[tag][0] += int(fast or 0)
-                out[tag][1] += int(total or 0)
+    if day_rows:
+        _add(
+            out,
+            _sum_over(
+                "tag, sid, a, b, th",
+                day_rows,
+                "metrics_probelatencyday",
+                "t.service_id = r.sid AND t.threshold_ms = r.th AND t.day >= r.a AND t.day <= r.b",
+                ["SUM(t.fast)", "SUM(t.total)"],
+            ),
+        )
+    if edge_rows:
+        _add(
+            out,
+            _sum_over(
+                "tag, sid, a, b, th",
+                edge_rows,
+                "metrics_proberesult",
+                "t.service_id = r.sid AND t.ts >= r.a AND t.ts < r.b AND t.ok AND t.latency_ms IS NOT NULL",
+                ["SUM(CASE WHEN t.latency_ms <= r.th THEN 1 ELSE 0 END)", "COUNT(*)"],
+            ),
+        )
     return {tag: (fast, total) for tag, (fast, total) in out.items()}
 
 
 def event_sums(requests: list[Request]) -> dict[str, tuple[int, int]]:
     """(Σgood, Σtotal) of event counts inside each request's intervals."""
     rows = [(tag, sid, _dt(a), _dt(b)) for tag, sid, ranges in requests for a, b in ranges]
-    out = {tag: (0, 0) for tag, *_ in requests}
-    if not rows:
-        return out
-    values, params = _values(rows)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH r(tag, sid, a, b) AS (VALUES {values}) "  # noqa: S608
-            "SELECT r.tag, SUM(e.good), SUM(e.total) FROM r JOIN metrics_eventcount e "
-            "ON e.service_id = r.sid AND e.ts >= r.a AND e.ts < r.b GROUP BY r.tag",
-            params,
+    out: dict[str, list[int]] = {tag: [0, 0] for tag, *_ in requests}
+    if rows:
+        _add(
+            out,
+            _sum_over(
+                "tag, sid, a, b",
+                rows,
+                "metrics_eventcount",
+                "t.service_id = r.sid AND t.ts >= r.a AND t.ts < r.b",
+                ["SUM(t.good)", "SUM(t.total)"],
+            ),
         )
-        for tag, good, total in cursor.fetchall():
-            out[tag] = (int(good or 0), int(total or 0))
-    return out
+    return {tag: (good, total) for tag, (good, total) in out.items()}
