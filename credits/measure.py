@@ -60,6 +60,18 @@ def _sum_over(
         return list(cursor.fetchall())
 
 
+HOUR = dt.timedelta(hours=1)
+
+
+def _floor_hour(t: dt.datetime) -> dt.datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil(t: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    floor = _floor_hour(t) if step == HOUR else t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + step
+
+
 def split_days(
     ranges: Sequence[engine.Interval],
 ) -> tuple[list[tuple[dt.date, dt.date]], list[engine.Interval]]:
@@ -67,11 +79,7 @@ def split_days(
     days: list[tuple[dt.date, dt.date]] = []
     edges: list[engine.Interval] = []
     for start, end in ranges:
-        first = (
-            start
-            if start.time() == dt.time(0)
-            else (start + DAY).replace(hour=0, minute=0, second=0, microsecond=0)
-        )
+        first = _ceil(start, DAY)
         last_end = end.replace(hour=0, minute=0, second=0, microsecond=0)
         if first + DAY <= last_end:
             days.append((first.date(), (last_end - DAY).date()))
@@ -82,6 +90,35 @@ def split_days(
         else:
             edges.append((start, end))
     return days, edges
+
+
+def split_hours(
+    ranges: Sequence[engine.Interval],
+) -> tuple[list[engine.Interval], list[engine.Interval]]:
+    """Runs of whole UTC hours inside the ranges ([first hour, end of last hour)), and the rest."""
+    hours: list[engine.Interval] = []
+    edges: list[engine.Interval] = []
+    for start, end in ranges:
+        first = _ceil(start, HOUR)
+        last_end = _floor_hour(end)
+        if first + HOUR <= last_end:
+            hours.append((first, last_end))
+            if start < first:
+                edges.append((start, first))
+            if last_end < end:
+                edges.append((last_end, end))
+        else:
+            edges.append((start, end))
+    return hours, edges
+
+
+def split(
+    ranges: Sequence[engine.Interval],
+) -> tuple[list[tuple[dt.date, dt.date]], list[engine.Interval], list[engine.Interval]]:
+    """Whole days, then whole hours of what is left, then the minute-level remainders."""
+    days, rest = split_days(ranges)
+    hours, edges = split_hours(rest)
+    return days, hours, edges
 
 
 UP = "SUM(CASE WHEN t.ok + t.failed > 0 AND 2 * t.failed <= t.ok + t.failed THEN 1 ELSE 0 END)"
@@ -138,11 +175,24 @@ def latency_counts(
     """
     out: dict[str, list[int]] = {tag: [0, 0] for tag, *_ in requests}
     day_rows: list[tuple[Any, ...]] = []
+    hour_rows: list[tuple[Any, ...]] = []
     edge_rows: list[tuple[Any, ...]] = []
     for tag, sid, ranges, threshold in requests:
-        days, edges = split_days(ranges)
+        days, hours, edges = split(ranges)
         day_rows.extend((tag, sid, _date(a), _date(b), threshold) for a, b in days)
+        hour_rows.extend((tag, sid, _dt(a), _dt(b), threshold) for a, b in hours)
         edge_rows.extend((tag, sid, _dt(a), _dt(b), threshold) for a, b in edges)
+    if hour_rows:
+        _add(
+            out,
+            _sum_over(
+                "tag, sid, a, b, th",
+                hour_rows,
+                "metrics_probelatencyhour",
+                "t.service_id = r.sid AND t.threshold_ms = r.th AND t.hour >= r.a AND t.hour < r.b",
+                ["SUM(t.fast)", "SUM(t.total)"],
+            ),
+        )
     if day_rows:
         _add(
             out,

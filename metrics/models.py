@@ -300,3 +300,40 @@ class ProbeLatencyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.day} <= {self.threshold_ms} ms: {self.fast}/{self.total}"
+
+
+class ProbeHour(models.Model):
+    """Minutes of one service in one UTC hour by state (rule 4), like ProbeDay."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    hour = models.DateTimeField()
+    up = models.IntegerField(default=0)
+    down = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "hour"], name="metrics_probehour_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.hour:%Y-%m-%d %H}h: {self.up} up, {self.down} down"
+
+
+class ProbeLatencyHour(models.Model):
+    """As ProbeLatencyDay, per UTC hour: covered time rarely starts on a day boundary."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    hour = models.DateTimeField()
+    threshold_ms = models.PositiveIntegerField()
+    fast = models.IntegerField(default=0)
+    total = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "hour", "threshold_ms"], name="metrics_probelatencyhour_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.hour:%Y-%m-%d %H}h <= {self.threshold_ms} ms"

@@ -28,7 +28,9 @@ from metrics.models import (
     LatencyThreshold,
     Maintenance,
     ProbeDay,
+    ProbeHour,
     ProbeLatencyDay,
+    ProbeLatencyHour,
     ProbeMinute,
     ProbeResult,
     Ticket,
@@ -188,6 +190,17 @@ WITH ins AS (
         SET fast = metrics_probelatencyday.fast + EXCLUDED.fast,
             total = metrics_probelatencyday.total + EXCLUDED.total
     RETURNING 1
+), latency_hours AS (
+    INSERT INTO metrics_probelatencyhour (service_id, hour, threshold_ms, fast, total)
+    SELECT i.service_id, date_trunc('hour', i.ts), t.threshold_ms,
+           count(*) FILTER (WHERE i.latency_ms <= t.threshold_ms), count(*)
+    FROM ins i JOIN metrics_latencythreshold t ON t.service_id = i.service_id
+    WHERE i.ok AND i.latency_ms IS NOT NULL
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (service_id, hour, threshold_ms) DO UPDATE
+        SET fast = metrics_probelatencyhour.fast + EXCLUDED.fast,
+            total = metrics_probelatencyhour.total + EXCLUDED.total
+    RETURNING 1
 ), added AS (
     SELECT service_id, date_trunc('minute', ts) AS minute,
            count(*) FILTER (WHERE ok) AS ok, count(*) FILTER (WHERE NOT ok) AS failed
@@ -202,7 +215,7 @@ WITH ins AS (
 ), moves AS (
     -- The minute's state before this batch is its new counts minus what the batch added;
     -- the day summary moves by the difference, so concurrent batches add up exactly.
-    SELECT m.service_id, (m.minute AT TIME ZONE 'UTC')::date AS day,
+    SELECT m.service_id, (m.minute AT TIME ZONE 'UTC')::date AS day, date_trunc('hour', m.minute) AS hour,
            m.ok AS n_ok, m.failed AS n_failed,
            m.ok - a.ok AS o_ok, m.failed - a.failed AS o_failed, a.ok AS a_ok, a.failed AS a_failed
     FROM minutes m JOIN added a USING (service_id, minute)
@@ -218,6 +231,16 @@ WITH ins AS (
         SET up = metrics_probeday.up + EXCLUDED.up, down = metrics_probeday.down + EXCLUDED.down,
             probes_ok = metrics_probeday.probes_ok + EXCLUDED.probes_ok,
             probes_failed = metrics_probeday.probes_failed + EXCLUDED.probes_failed
+    RETURNING 1
+), hours AS (
+    INSERT INTO metrics_probehour (service_id, hour, up, down)
+    SELECT service_id, hour,
+        sum((n_ok + n_failed > 0 AND 2 * n_failed <= n_ok + n_failed)::int
+            - (o_ok + o_failed > 0 AND 2 * o_failed <= o_ok + o_failed)::int),
+        sum((2 * n_failed > n_ok + n_failed)::int - (2 * o_failed > o_ok + o_failed)::int)
+    FROM moves GROUP BY service_id, hour ORDER BY service_id, hour
+    ON CONFLICT (service_id, hour) DO UPDATE
+        SET up = metrics_probehour.up + EXCLUDED.up, down = metrics_probehour.down + EXCLUDED.down
     RETURNING 1
 )
 SELECT count(*), count(*) FILTER (WHERE late), (SELECT count(*) FROM days) FROM ins
@@ -337,6 +360,7 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
         ):
             existing[(row.service_id, row.minute)] = row
     day_moves: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    hour_moves: dict[tuple[int, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
     creates: list[ProbeMinute] = []
     updates: list[ProbeMinute] = []
     for (sid, minute), (ok, failed) in added.items():
@@ -356,37 +380,49 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
         move[1] += (after == "down") - (before == "down")
         move[2] += ok
         move[3] += failed
+        hour = hour_moves[(sid, minute.replace(minute=0))]
+        hour[0] += (after == "up") - (before == "up")
+        hour[1] += (after == "down") - (before == "down")
     ProbeMinute.objects.bulk_create(creates, batch_size=1000)
     ProbeMinute.objects.bulk_update(updates, ["ok", "failed"], batch_size=1000)
-    days = {
-        (d.service_id, d.day): d
-        for sid in by_service
-        for d in ProbeDay.objects.select_for_update().filter(
-            service_id=sid, day__in={day for s, day in day_moves if s == sid}
-        )
+    _add_to(
+        ProbeDay,
+        ["service_id", "day"],
+        {
+            key: {"up": m[0], "down": m[1], "probes_ok": m[2], "probes_failed": m[3]}
+            for key, m in day_moves.items()
+        },
+    )
+    _add_to(
+        ProbeHour,
+        ["service_id", "hour"],
+        {key: {"up": m[0], "down": m[1]} for key, m in hour_moves.items()},
+    )
+
+
+def _add_to(
+    model: Any, key_fields: list[str], moves: dict[tuple[Any, ...], dict[str, int]]
+) -> None:
+    """Add signed deltas to summary rows (created when missing), rows locked meanwhile."""
+    if not moves:
+        return
+    lookup = {f"{name}__in": {key[i] for key in moves} for i, name in enumerate(key_fields)}
+    existing = {
+        tuple(getattr(row, name) for name in key_fields): row
+        for row in model.objects.select_for_update().filter(**lookup)
     }
-    new_days, changed_days = [], []
-    for key, (up, down, ok, failed) in day_moves.items():
-        day = days.get(key)
-        if day is None:
-            new_days.append(
-                ProbeDay(
-                    service_id=key[0],
-                    day=key[1],
-                    up=up,
-                    down=down,
-                    probes_ok=ok,
-                    probes_failed=failed,
-                )
-            )
+    creates, updates = [], []
+    for key, deltas in moves.items():
+        row = existing.get(key)
+        if row is None:
+            creates.append(model(**dict(zip(key_fields, key, strict=True)), **deltas))
         else:
-            day.up += up
-            day.down += down
-            day.probes_ok += ok
-            day.probes_failed += failed
-            changed_days.append(day)
-    ProbeDay.objects.bulk_create(new_days)
-    ProbeDay.objects.bulk_update(changed_days, ["up", "down", "probes_ok", "probes_failed"])
+            for name, delta in deltas.items():
+                setattr(row, name, getattr(row, name) + delta)
+            updates.append(row)
+    model.objects.bulk_create(creates, batch_size=1000)
+    if updates:
+        model.objects.bulk_update(updates, list(next(iter(moves.values()))), batch_size=1000)
 
 
 def _apply_latency_summaries(rows: list[tuple[Any, ...]]) -> None:
@@ -397,35 +433,20 @@ def _apply_latency_summaries(rows: list[tuple[Any, ...]]) -> None:
         thresholds[sid].append(value)
     if not thresholds:
         return
-    moves: dict[tuple[int, dt.date, int], list[int]] = defaultdict(lambda: [0, 0])
+    days: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: {"fast": 0, "total": 0})
+    hours: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: {"fast": 0, "total": 0})
     for sid, _probe, ts, ok, latency in rows:
         if not ok or latency is None:
             continue
         for threshold in thresholds.get(sid, ()):
-            move = moves[(sid, ts.date(), threshold)]
-            move[0] += latency <= threshold
-            move[1] += 1
-    existing = {
-        (d.service_id, d.day, d.threshold_ms): d
-        for d in ProbeLatencyDay.objects.select_for_update().filter(
-            service_id__in={k[0] for k in moves}, day__in={k[1] for k in moves}
-        )
-    }
-    creates, updates = [], []
-    for key, (fast, total) in moves.items():
-        row = existing.get(key)
-        if row is None:
-            creates.append(
-                ProbeLatencyDay(
-                    service_id=key[0], day=key[1], threshold_ms=key[2], fast=fast, total=total
-                )
-            )
-        else:
-            row.fast += fast
-            row.total += total
-            updates.append(row)
-    ProbeLatencyDay.objects.bulk_create(creates)
-    ProbeLatencyDay.objects.bulk_update(updates, ["fast", "total"])
+            for bucket in (
+                days[(sid, ts.date(), threshold)],
+                hours[(sid, ts.replace(minute=0, second=0, microsecond=0), threshold)],
+            ):
+                bucket["fast"] += latency <= threshold
+                bucket["total"] += 1
+    _add_to(ProbeLatencyDay, ["service_id", "day", "threshold_ms"], days)
+    _add_to(ProbeLatencyHour, ["service_id", "hour", "threshold_ms"], hours)
 
 
 def latency_threshold_register(*, service_id: int, threshold_ms: int) -> bool:
@@ -446,21 +467,33 @@ def latency_threshold_register(*, service_id: int, threshold_ms: int) -> bool:
         if not created:
             return False
         ProbeLatencyDay.objects.filter(service_id=service_id, threshold_ms=threshold_ms).delete()
+        ProbeLatencyHour.objects.filter(service_id=service_id, threshold_ms=threshold_ms).delete()
         days: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+        hours: dict[dt.datetime, list[int]] = defaultdict(lambda: [0, 0])
         for ts, latency in (
             ProbeResult.objects.filter(service_id=service_id, ok=True, latency_ms__isnull=False)
             .values_list("ts", "latency_ms")
             .iterator(chunk_size=10_000)
         ):
-            counts = days[ts.date()]
-            counts[0] += latency is not None and latency <= threshold_ms
-            counts[1] += 1
+            fast = latency is not None and latency <= threshold_ms
+            for counts in (days[ts.date()], hours[ts.replace(minute=0, second=0, microsecond=0)]):
+                counts[0] += fast
+                counts[1] += 1
         ProbeLatencyDay.objects.bulk_create(
             [
                 ProbeLatencyDay(
-                    service_id=service_id, day=day, threshold_ms=threshold_ms, fast=f, total=t
+                    service_id=service_id, day=d, threshold_ms=threshold_ms, fast=f, total=t
                 )
-                for day, (f, t) in days.items()
+                for d, (f, t) in days.items()
+            ],
+            batch_size=1000,
+        )
+        ProbeLatencyHour.objects.bulk_create(
+            [
+                ProbeLatencyHour(
+                    service_id=service_id, hour=h, threshold_ms=threshold_ms, fast=f, total=t
+                )
+                for h, (f, t) in hours.items()
             ],
             batch_size=1000,
         )

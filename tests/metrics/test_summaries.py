@@ -68,6 +68,18 @@ def test_probe_summaries_equal_recount(
             for d in ProbeDay.objects.all()
             if (d.up, d.down, d.probes_ok, d.probes_failed) != (0, 0, 0, 0)
         } == days
+        hours: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+        for (sid, minute), (ok, failed) in minutes.items():
+            state = classify(ok, failed)
+            hours[(sid, minute.replace(minute=0))][0] += state == "up"
+            hours[(sid, minute.replace(minute=0))][1] += state == "down"
+        from metrics.models import ProbeHour
+
+        assert {
+            (h.service_id, h.hour): [h.up, h.down]
+            for h in ProbeHour.objects.all()
+            if (h.up, h.down) != (0, 0)
+        } == {k: v for k, v in hours.items() if v != [0, 0]}
         transaction.set_rollback(True)
 
 
@@ -138,4 +150,12 @@ def test_latency_summaries_equal_recount(
             d.day: [d.fast, d.total] for d in ProbeLatencyDay.objects.filter(threshold_ms=threshold)
         }
         assert got == dict(expected)
+        from metrics.models import ProbeLatencyHour
+
+        by_hour: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+        for ts, ok, latency in ProbeResult.objects.values_list("ts", "ok", "latency_ms"):
+            if ok and latency is not None:
+                by_hour[ts.replace(minute=0, second=0, microsecond=0)][0] += latency <= threshold
+                by_hour[ts.replace(minute=0, second=0, microsecond=0)][1] += 1
+        assert {h.hour: [h.fast, h.total] for h in ProbeLatencyHour.objects.all()} == dict(by_hour)
         transaction.set_rollback(True)
