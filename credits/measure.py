@@ -135,11 +135,24 @@ def probe_minute_states(requests: list[Request]) -> dict[str, tuple[int, int]]:
     """Up and down minutes (rule 4) inside each request's eligible minute ranges."""
     out: dict[str, list[int]] = {tag: [0, 0] for tag, *_ in requests}
     day_rows: list[tuple[Any, ...]] = []
+    hour_rows: list[tuple[Any, ...]] = []
     minute_rows: list[tuple[Any, ...]] = []
     for tag, sid, ranges in requests:
-        days, edges = split_days(ranges)
+        days, hours, edges = split(ranges)
         day_rows.extend((tag, sid, _date(a), _date(b)) for a, b in days)
+        hour_rows.extend((tag, sid, _dt(a), _dt(b)) for a, b in hours)
         minute_rows.extend((tag, sid, _dt(a), _dt(b)) for a, b in edges)
+    if hour_rows:
+        _add(
+            out,
+            _sum_over(
+                "tag, sid, a, b",
+                hour_rows,
+                "metrics_probehour",
+                "t.service_id = r.sid AND t.hour >= r.a AND t.hour < r.b",
+                ["SUM(t.up)", "SUM(t.down)"],
+            ),
+        )
     if day_rows:
         _add(
             out,

@@ -128,6 +128,10 @@ else:
 
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 _broker_dir = VAR_DIR / "broker"
+if not REDIS_URL:
+    # Any process may enqueue (web, commands, benchmarks), not only the worker.
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
     if REDIS_URL
