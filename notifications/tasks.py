@@ -1,7 +1,67 @@
+"""Thin Celery tasks of notifications: ids in, a service call, safe to run twice.
+
+``escalate`` is declared in portal.celery's beat schedule (every 60 s). It tells the
+escalation levels that are due, raises maintenance started/finished events, and sends
+the email digests whose window has passed (a safety net for the scheduled ones).
+"""
+
+from __future__ import annotations
+
+import logging
+
 from celery import shared_task
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import Escalation
+
+log = logging.getLogger(__name__)
+
+# Seconds before retry n (0-based): 30 s, 1 min, 2 min, 4 min, 8 min, ... capped at 1 h.
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
 
 
-@shared_task
+def backoff(retries: int) -> int:
+    return int(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**retries))
+
+
+@shared_task(acks_late=True)
 def escalate() -> int:
-    """Placeholder until escalation lands: nothing to escalate."""
-    return 0
+    now = timezone.now()
+    due = list(Escalation.objects.open().filter(next_at__lte=now).values_list("id", flat=True))
+    for escalation_id in due:
+        advance_escalation.delay(escalation_id)
+    services.maintenance_tick(now=now)
+    services.send_due_digests(now=now)
+    return len(due)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def advance_escalation(escalation_id: int) -> int:
+    return len(services.escalation_advance(escalation_id=escalation_id, now=timezone.now()))
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def send_digests() -> int:
+    return services.send_due_digests(now=timezone.now())
+
+
+@shared_task(bind=True, acks_late=True)
+def deliver_webhook(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
+    """One attempt now; on failure a retry with exponential backoff, then give up."""
+    outcome = services.webhook_attempt(delivery_id=delivery_id)
+    if outcome is None:
+        return "skipped"
+    if outcome.ok:
+        return "delivered"
+    retries = self.request.retries or 0
+    if retries + 1 < services.webhook_max_attempts() and not outcome.error.startswith("refused"):
+        if self.request.is_eager:
+            # Eager mode (tests, or no worker) cannot wait: the next attempt runs at once.
+            return str(deliver_webhook.apply(args=(delivery_id,), retries=retries + 1).result)
+        raise self.retry(
+            countdown=backoff(retries), max_retries=services.webhook_max_attempts() - 1
+        )
+    services.webhook_give_up(delivery_id=delivery_id, now=timezone.now())
+    return "failed"

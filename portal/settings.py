@@ -222,6 +222,11 @@ REST_FRAMEWORK = {
 }
 # Webhooks never go to loopback or private addresses unless this allows it (tests do).
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 5, minimum=1)
+# Notification emails are gathered into one digest per recipient per window.
+NOTIFICATION_DIGEST_SECONDS = env_int("NOTIFICATION_DIGEST_SECONDS", 60, minimum=0)
 
 # Requests per minute per API key, for every API endpoint (429 with Retry-After beyond).
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 1200, minimum=1)
