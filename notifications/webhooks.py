@@ -95,7 +95,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver does (documented in docs/notifications.md)."""
+    """What a receiver does (documented in the README)."""
     expected = (
         "sha256="
         + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
