@@ -533,25 +533,11 @@ def _events(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
         counts = added[(rows[i][0], minute_of(rows[i][1]))]
         counts[0] += rows[i][2]
         counts[1] += rows[i][3]
-    existing = {}
-    for sid in {k[0] for k in added}:
-        minutes = [m for s, m in added if s == sid]
-        for row in EventMinute.objects.select_for_update().filter(
-            service_id=sid, minute__gte=min(minutes), minute__lte=max(minutes)
-        ):
-            existing[(row.service_id, row.minute)] = row
-    creates: list[EventMinute] = []
-    updates: list[EventMinute] = []
-    for (sid, minute), (good, total) in added.items():
-        row = existing.get((sid, minute))  # type: ignore[assignment]
-        if row is None:
-            creates.append(EventMinute(service_id=sid, minute=minute, good=good, total=total))
-        else:
-            row.good += good
-            row.total += total
-            updates.append(row)
-    EventMinute.objects.bulk_create(creates, batch_size=1000)
-    EventMinute.objects.bulk_update(updates, ["good", "total"], batch_size=1000)
+    _add_to(
+        EventMinute,
+        ["service_id", "minute"],
+        {key: {"good": good, "total": total} for key, (good, total) in added.items()},
+    )
     result = _result_of(rows, len(fresh), ts_index=1)
     result.late = _record_late("events", [rows[i] for i in fresh], [late[i] for i in fresh], 1)
     return result
