@@ -1,51 +1,185 @@
-"""Customer-facing pages."""
+"""Customer-facing pages: accounts, dashboard, agreement page, claims and statements.
+
+Scope first, then fetch: every agreement is looked up through ``visible_agreements``,
+so another customer's agreement (or anything under it) is a 404, never a 403.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
 from agreements.models import Agreement
+from credits.claims import claim_submit
+from credits.ledger import LedgerError
+from credits.models import Claim
+from portal import pages
+from portal.statements import statement_csv, statement_pdf
+
+# Brute-force protection: this many failed sign-ins for one username from one address
+# lock that pair out for LOGIN_LOCK_MINUTES (counted from the last failure).
+LOGIN_FAILURE_LIMIT = getattr(settings, "LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCK_MINUTES = getattr(settings, "LOGIN_LOCK_MINUTES", 15)
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _failure_key(request: HttpRequest) -> str:
+    username = str(request.POST.get("username", "")).strip().lower()
+    address = request.META.get("REMOTE_ADDR", "")
+    digest = hashlib.sha256(f"{username}\n{address}".encode()).hexdigest()
+    return f"login-failures:{digest}"
 
 
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if cache.get(_failure_key(request), 0) >= LOGIN_FAILURE_LIMIT:
+            form = self.get_form_class()(request)
+            context = self.get_context_data(form=form, locked_minutes=LOGIN_LOCK_MINUTES)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        key = _failure_key(self.request)
+        failures = cache.get(key, 0) + 1
+        cache.set(key, failures, LOGIN_LOCK_MINUTES * 60)
+        if failures >= LOGIN_FAILURE_LIMIT:
+            context = self.get_context_data(form=form, locked_minutes=LOGIN_LOCK_MINUTES)
+            return self.render_to_response(context, status=429)
+        return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        cache.delete(_failure_key(self.request))
+        return super().form_valid(form)
+
+
+def _agreement(request: HttpRequest, key: str) -> Agreement:
+    return get_object_or_404(pages.visible_agreements(request.user), key=key)
+
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    agreements = (
-        Agreement.objects.visible_to(request.user)
-        .select_related("customer")
-        .prefetch_related("objectives")
-        .order_by("customer__name", "key")
-        .distinct()
-    )
-    return render(request, "portal/dashboard.html", {"agreements": agreements})
+    now = timezone.now()
+    agreements = list(pages.visible_agreements(request.user).order_by("customer__name", "key"))
+    summaries = pages.dashboard(agreements, now)
+    context: dict[str, Any] = {"summaries": summaries, "now": now}
+    if request.user.is_staff:
+        context["overview"] = pages.budget_overview(summaries)
+    return render(request, "portal/dashboard.html", context)
 
 
 @login_required
 def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
-    # Scope first: another customer's agreement is a 404, never a 403.
-    agreement = get_object_or_404(
-        Agreement.objects.visible_to(request.user).select_related("customer").distinct(), key=key
-    )
-    objectives = agreement.objectives.select_related("service", "calendar").prefetch_related(
-        "tiers"
-    )
+    agreement = _agreement(request, key)
+    now = timezone.now()
+    # Lazy: on a cache hit the template never asks for the figures, so none are read.
+    page = pages.AgreementPage(agreement, now)
+    entries, balance = pages.ledger_of(agreement)
     return render(
-        request, "portal/agreement.html", {"agreement": agreement, "objectives": objectives}
+        request,
+        "portal/agreement.html",
+        {
+            "agreement": agreement,
+            "page": page,
+            "cache_version": pages.cache_version(agreement),
+            "cache_seconds": 600,
+            "entries": entries,
+            "balance": balance,
+            "claims": pages.claims_of(agreement),
+            "documents": pages.documents_of(agreement),
+            "can_claim": pages.can_claim(agreement),
+            "now": now,
+        },
     )
+
+
+@login_required
+@require_POST
+def claim_credit(request: HttpRequest, key: str, claim_id: int) -> HttpResponse:
+    agreement = _agreement(request, key)
+    claim = get_object_or_404(Claim, pk=claim_id, agreement_id=agreement.pk)
+    if not pages.can_claim(agreement):
+        return HttpResponseForbidden("Only a manager of this customer can claim credits.")
+    try:
+        claim_submit(claim_id=claim.pk, actor=request.user.get_username(), now=timezone.now())
+    except LedgerError as error:
+        messages.error(request, f"The credit for {claim.period.period} was not claimed: {error}.")
+    else:
+        messages.success(
+            request,
+            f"Claimed {claim.amount} {claim.currency} for {claim.period.period}; "
+            "the provider will review the claim.",
+        )
+    return redirect(f"{agreement_url(agreement)}#credits")
+
+
+def agreement_url(agreement: Agreement) -> str:
+    from django.urls import reverse
+
+    return reverse("agreement", args=[agreement.key])
+
+
+@login_required
+@require_GET
+def statement(request: HttpRequest, key: str, period: str, fmt: str) -> HttpResponse:
+    agreement = _agreement(request, key)
+    if not PERIOD.match(period):
+        raise Http404("no such period")
+    data = pages.statement_for(agreement, period)
+    if data is None:
+        raise Http404("the period is open or unknown")
+    name = f"statement-{agreement.key}-{period}.{fmt}"
+    if fmt == "pdf":
+        response = HttpResponse(statement_pdf(data), content_type="application/pdf")
+    else:
+        response = HttpResponse(statement_csv(data), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def document_download(request: HttpRequest, key: str, pk: int) -> FileResponse:
+    agreement = _agreement(request, key)
+    document = get_object_or_404(agreement.documents.all(), pk=pk)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404("the file is missing") from missing
+    filename = (document.file.name or "document").rsplit("/", 1)[-1]
+    return FileResponse(handle, as_attachment=True, filename=filename)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def trivial(request: HttpRequest) -> HttpResponse:
+    """The benchmark's ceiling: a Django view doing nothing (routed only when asked)."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
