@@ -121,3 +121,8 @@ def test_connections_are_kept_open(settings: object) -> None:
 
     assert live.DATABASES["default"]["CONN_MAX_AGE"] > 0
     assert live.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_commands_of_an_unconfigured_checkout_run_as_development() -> None:
+    result = _start({}, "check")
+    assert result.returncode == 0, result.stderr
