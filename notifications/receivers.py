@@ -36,9 +36,11 @@ def _guarded(func: Callable[..., None]) -> Callable[..., None]:
 def _on_objective_status(
     sender: Any, *, period: Any, objective_key: str, current: str, at: Any, **_: Any
 ) -> None:
-    services.objective_status_changed(
-        period_id=period.pk, objective_key=objective_key, current=current, at=at
-    )
+    # Handed to a worker: the events, escalations and emails that follow are no part of
+    # the recompute that noticed the change, and must not slow it down.
+    from notifications.tasks import objective_status_changed
+
+    objective_status_changed.delay(period.pk, objective_key, current, at.isoformat())
 
 
 @receiver(credit_signals.period_closed, dispatch_uid="notifications-period-closed")

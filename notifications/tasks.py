@@ -7,11 +7,13 @@ the email digests whose window has passed (a safety net for the scheduled ones).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from celery import shared_task
 from django.utils import timezone
 
+from credits.models import Period
 from notifications import services
 from notifications.models import Escalation
 
@@ -40,6 +42,23 @@ def escalate() -> int:
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
 def advance_escalation(escalation_id: int) -> int:
     return len(services.escalation_advance(escalation_id=escalation_id, now=timezone.now()))
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def objective_status_changed(period_id: int, objective_key: str, current: str, at: str) -> bool:
+    """Raise the event (and start or resolve escalations) of an objective's new status.
+
+    Safe to run twice or out of order: the service keeps the last status it saw.
+    """
+    if not Period.objects.filter(pk=period_id).exists():
+        return False  # recomputed away (its agreement was deleted) before we ran
+    event = services.objective_status_changed(
+        period_id=period_id,
+        objective_key=objective_key,
+        current=current,
+        at=dt.datetime.fromisoformat(at),
+    )
+    return event is not None
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
