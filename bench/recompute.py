@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, bench_database_url, environment, recreate_database
@@ -152,25 +153,36 @@ def load(now: dt.datetime) -> None:
     print(f"loaded and summarised in {time.perf_counter() - began:.0f} s", flush=True)
 
 
-def _recompute(ids: list[int]) -> None:
+def _recompute(batch: list[int]) -> None:
+    from credits.services import recompute_agreements
+
+    recompute_agreements(agreement_ids=batch)
+
+
+def _connect(_: int) -> None:
+    from django.db import connection
+
+    connection.ensure_connection()
+    time.sleep(0.2)  # so that each worker takes one of these
+
+
+def start_workers() -> Any:
+    """Long-lived worker processes with their own database connection, as Celery's."""
     from django.db import connections
 
-    from credits.services import recompute_agreement
-
     connections.close_all()
-    for agreement_id in ids:
-        recompute_agreement(agreement_id=agreement_id)
-    connections.close_all()
+    pool = multiprocessing.get_context("fork").Pool(WORKERS)
+    pool.map(_connect, range(WORKERS), chunksize=1)
+    return pool
 
 
-def recompute_all(ids: list[int]) -> float:
-    """As the workers do it: one job per agreement, shared by WORKERS processes."""
-    from django.db import connections
+def recompute_all(pool: Any, ids: list[int]) -> float:
+    """As beat's fan-out does it: the same batches (credits.tasks.batches), shared by the
+    workers."""
+    from credits.tasks import batches
 
-    connections.close_all()
     began = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
-        pool.map(_recompute, [ids[i::WORKERS] for i in range(WORKERS)])
+    pool.map(_recompute, batches(ids), chunksize=1)
     return time.perf_counter() - began
 
 
@@ -193,7 +205,10 @@ def ceiling() -> float:
 def main() -> None:
     url = bench_database_url().rsplit("/", 1)[0] + "/sla_bench_recompute"
     print(f"database: {url.rsplit('@', 1)[-1]}", flush=True)
-    recreate_database(url)
+    # BENCH_REUSE=true measures again on the data of the previous run (same code version).
+    reuse = os.environ.get("BENCH_REUSE", "").lower() in ("1", "true", "yes")
+    if not reuse:
+        recreate_database(url)
     from subprocess import run
 
     run(
@@ -211,7 +226,8 @@ def main() -> None:
     from metrics.services import probes_ingest
 
     now = timezone.now()
-    load(now)
+    if not reuse:
+        load(now)
     # Periods whose grace time has passed close first (as beat does); what stays open is
     # what the scheduled recompute evaluates.
     close_due_periods(now=now)
@@ -220,7 +236,8 @@ def main() -> None:
 
     ceiling_s = ceiling()
     print(f"ceiling: GROUP BY service over the raw probe results: {ceiling_s:.3f} s", flush=True)
-    full_s = recompute_all(ids)
+    pool = start_workers()
+    full_s = recompute_all(pool, ids)
     print(
         f"full recompute of every open period of {len(ids)} agreements: {full_s:.3f} s", flush=True
     )
@@ -235,7 +252,9 @@ def main() -> None:
         ],
         closed={},
     )
-    incremental_s = recompute_all(ids)
+    incremental_s = recompute_all(pool, ids)
+    pool.close()
+    pool.join()
     print(
         f"incremental recompute after one more minute for every service: {incremental_s:.3f} s",
         flush=True,

@@ -126,6 +126,38 @@ class Evaluation(models.Model):
         return f"{self.period} r{self.revision} {self.objective_key}: {self.status}"
 
 
+class Checkpoint(models.Model):
+    """What an open period's objective counted over its settled past, so that the next
+    recompute reads only what is new.
+
+    ``first``/``second`` are the counts over the covered time in [period start, through):
+    up/down minutes (availability from probes), fast/total probes (latency), good/total
+    events (ratio). ``through`` is a UTC midnight at least a quarter of an hour old. The
+    fingerprint hashes the service, the threshold and the covered intervals before
+    ``through`` (so any change of terms, calendar or maintenance misses it). Measurements
+    older than ``through`` arriving later delete it in their own transaction. Closing and
+    restating never use checkpoints: final figures are always read in full.
+    """
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="checkpoints")
+    objective_key = models.SlugField(max_length=64)
+    through = models.DateTimeField()
+    fingerprint = models.CharField(max_length=64)
+    first = models.BigIntegerField()
+    second = models.BigIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "objective_key"], name="credits_checkpoint_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.objective_key} through {self.through:%Y-%m-%d}"
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     """Ledger rows are never changed or deleted, not even in bulk."""
 

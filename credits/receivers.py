@@ -1,4 +1,5 @@
-"""Listens to the measurements layer: new data schedules a coalesced recompute."""
+"""Listens to the measurements layer: stored data invalidates the checkpoints it falls
+into, and new data schedules a coalesced recompute."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from metrics.signals import measurements_received
+from metrics.signals import measurements_received, measurements_stored
+
+
+@receiver(measurements_stored)
+def _on_stored(sender: Any, *, result: Any, **_: Any) -> None:
+    # In the storing transaction: older data must not leave a stale checkpoint behind.
+    if result.first is not None and result.service_ids:
+        from credits.checkpoints import invalidate
+
+        invalidate(service_ids=result.service_ids, since=result.first)
 
 
 @receiver(measurements_received)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from agreements import engine
 from agreements.models import Agreement, Customer, Service, TermsVersion
-from credits import measure, signals
+from credits import checkpoints, measure, signals
 from credits.models import Evaluation, Period
 from credits.terms import ObjectiveTerms, Terms, terms_of
 from metrics.models import Incident, Maintenance, Ticket
@@ -45,6 +46,9 @@ class PeriodResult:
     subtotal: Decimal
     cap: Decimal
     credit: Decimal
+    # Checkpoints read in full this time, to store: (objective key, through, fingerprint,
+    # first, second). Only for open periods evaluated with checkpoints.
+    new_checkpoints: tuple[tuple[str, dt.datetime, str, int, int], ...] = ()
 
 
 def version_in_force(versions: list[TermsVersion], period: str) -> TermsVersion | None:
@@ -68,109 +72,302 @@ def periods_due(agreement: Agreement, now: dt.datetime) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Job:
+    """One period of one agreement, to evaluate under the terms of ``version``.
+
+    ``saved`` holds the period's checkpoints (see credits.checkpoints); None means read
+    everything in full, as closing and restating always do.
+    """
+
+    agreement: Agreement
+    period: str
+    version: TermsVersion
+    now: dt.datetime
+    closed: bool
+    saved: checkpoints.Saved | None = None
+
+
+@dataclass
+class _Prepared:
+    job: Job
+    terms: Terms
+    bounds: engine.Interval
+    window: engine.Interval
+    covered: dict[str, list[engine.Interval]] = field(default_factory=dict)
+    last_hour: dict[str, list[engine.Interval]] = field(default_factory=dict)
+    # Objective key -> counts over the settled past taken from a checkpoint, and the
+    # checkpoints being read in full this time (key -> through, fingerprint).
+    reused: dict[str, tuple[int, int]] = field(default_factory=dict)
+    rebuilt: dict[str, tuple[dt.datetime, str]] = field(default_factory=dict)
+
+
+Counts = dict[str, tuple[int, int]]
+TicketRow = tuple[str, dt.datetime, dt.datetime | None, dt.datetime | None]
+
+
 def evaluate(
     *, agreement: Agreement, period: str, version: TermsVersion, now: dt.datetime, closed: bool
 ) -> PeriodResult | None:
     """Figures of every objective of one period under the terms of ``version``."""
-    terms = terms_of(version.terms)
-    bounds = engine.period_bounds(period, terms.timezone, terms.effective_from, terms.effective_to)
-    if bounds is None:
-        return None
-    start, end = bounds
-    # An open period is measured up to now: the future is neither good nor bad time.
-    window_end = min(end, now)
-    window = (start, max(start, window_end))
+    return evaluate_many([Job(agreement, period, version, now, closed)])[0]
+
+
+def evaluate_many(jobs: Sequence[Job]) -> list[PeriodResult | None]:
+    """Figures of many periods, of any agreements, in a constant number of queries.
+
+    Each kind of measurement is read once for all the jobs together (the readers take
+    many requests per query), so a hundred agreements cost about as many queries as one.
+    A job whose period lies outside its agreement's dates gives None.
+    """
+    prepared: list[_Prepared | None] = []
+    for job in jobs:
+        terms = terms_of(job.version.terms)
+        bounds = engine.period_bounds(
+            job.period, terms.timezone, terms.effective_from, terms.effective_to
+        )
+        if bounds is None:
+            prepared.append(None)
+            continue
+        # An open period is measured up to now: the future is neither good nor bad time.
+        window = (bounds[0], max(bounds[0], min(bounds[1], job.now)))
+        prepared.append(_Prepared(job, terms, bounds, window))
+    todo = [p for p in prepared if p is not None]
+    if not todo:
+        return [None] * len(jobs)
+    first = min(p.bounds[0] for p in todo)
+    last = max(p.bounds[1] for p in todo)
+
     services = dict(
         Service.objects.filter(
-            key__in={o.service for o in terms.objectives if o.service}
+            key__in={o.service for p in todo for o in p.terms.objectives if o.service}
         ).values_list("key", "id")
     )
     windows_by_service: dict[int, list[engine.Maintenance]] = {}
-    for m in Maintenance.objects.filter(
-        service_id__in=services.values(), start__lt=end, end__gt=start
-    ).only("service_id", "start", "end", "announced_at"):
-        windows_by_service.setdefault(m.service_id, []).append(
-            engine.Maintenance(start=m.start, end=m.end, announced_at=m.announced_at)
-        )
+    if services:
+        for m in Maintenance.objects.filter(
+            service_id__in=services.values(), start__lt=last, end__gt=first
+        ).only("service_id", "start", "end", "announced_at"):
+            windows_by_service.setdefault(m.service_id, []).append(
+                engine.Maintenance(start=m.start, end=m.end, announced_at=m.announced_at)
+            )
 
-    covered: dict[str, list[engine.Interval]] = {}
-    last_hour: dict[str, list[engine.Interval]] = {}
-    hour_window = (max(start, window[1] - HOUR), window[1])
-    for o in terms.objectives:
-        if o.service is None:
-            continue
-        sid = services.get(o.service)
-        windows = windows_by_service.get(sid, []) if sid else []
-        covered[o.key] = engine.covered_time(
-            period=window,
-            tz=terms.timezone,
-            calendar=o.calendar,
-            maintenance=windows,
-            notice_hours=terms.maintenance_notice_hours,
-        )
-        last_hour[o.key] = engine.clip(covered[o.key], hour_window)
-
-    # One batched read per kind of measurement, whatever the number of objectives.
+    # One batched read per kind of measurement, whatever the number of jobs and objectives.
     probe_requests: list[measure.Request] = []
     latency_requests: list[tuple[str, int, Sequence[engine.Interval], int]] = []
     event_requests: list[measure.Request] = []
-    for o in terms.objectives:
-        sid = services.get(o.service or "")
-        if sid is None:
-            continue
-        if o.kind == "availability:probes":
-            probe_requests.append((o.key, sid, engine.eligible_minute_ranges(covered[o.key])))
-            probe_requests.append(
-                (f"{o.key}@1h", sid, engine.eligible_minute_ranges(last_hour[o.key]))
+    for n, p in enumerate(todo):
+        start, end = p.bounds
+        hour_window = (max(start, p.window[1] - HOUR), p.window[1])
+        for o in p.terms.objectives:
+            if o.service is None:
+                continue
+            sid = services.get(o.service)
+            windows = tuple(
+                sorted(
+                    (
+                        w
+                        for w in (windows_by_service.get(sid, []) if sid is not None else [])
+                        if w.start < end and w.end > start
+                    ),
+                    key=lambda w: (w.start, w.end, w.announced_at),
+                )
             )
-        elif o.kind == "latency":
-            latency_requests.append((o.key, sid, covered[o.key], o.threshold_ms or 0))
-            latency_requests.append((f"{o.key}@1h", sid, last_hour[o.key], o.threshold_ms or 0))
-        elif o.kind == "ratio":
-            event_requests.append((o.key, sid, covered[o.key]))
-            event_requests.append((f"{o.key}@1h", sid, last_hour[o.key]))
+            whole, whole_key = _period_coverage(
+                p.terms.timezone, o.calendar, p.bounds, windows, p.terms.maintenance_notice_hours
+            )
+            covered = engine.clip(whole, p.window)
+            hour = engine.clip(covered, hour_window)
+            p.covered[o.key], p.last_hour[o.key] = covered, hour
+            if sid is None or o.kind not in COUNTED:
+                continue
+            tag = f"{n}:{o.key}"  # the job's number first: one answer serves every job
+            # With a checkpoint, the settled past is counted once and only what follows
+            # it is read again; parts are tagged so their answers add up per objective.
+            parts = [(tag, covered)]
+            if p.job.saved is not None:
+                through = checkpoints.settled_until(p.job.now)
+                if start < through <= p.window[1]:
+                    settled, print_ = _settled_part(
+                        whole, whole_key, (start, through), o.kind, sid, o.threshold_ms
+                    )
+                    parts = [(tag, engine.clip(covered, (through, p.window[1])))]
+                    saved = p.job.saved.get(o.key)
+                    if saved is not None and saved[:2] == (through, print_):
+                        p.reused[o.key] = saved[2:]
+                    else:
+                        p.rebuilt[o.key] = (through, print_)
+                        parts.append((f"{tag}#settled", settled))
+            parts.append((f"{tag}@1h", hour))
+            for part_tag, part in parts:
+                if o.kind == "availability:probes":
+                    probe_requests.append((part_tag, sid, engine.eligible_minute_ranges(part)))
+                elif o.kind == "latency":
+                    latency_requests.append((part_tag, sid, part, o.threshold_ms or 0))
+                else:
+                    event_requests.append((part_tag, sid, part))
     if latency_requests:
         _ensure_thresholds({(sid, t) for _, sid, _, t in latency_requests})
-    states = measure.probe_minute_states(probe_requests) if probe_requests else {}
-    latencies = measure.latency_counts(latency_requests) if latency_requests else {}
-    events = measure.event_sums(event_requests) if event_requests else {}
+    states = _by_job(measure.probe_minute_states(probe_requests) if probe_requests else {})
+    latencies = _by_job(measure.latency_counts(latency_requests) if latency_requests else {})
+    events = _by_job(measure.event_sums(event_requests) if event_requests else {})
 
-    incident_services = [
+    incident_services = {
         services[o.service]
-        for o in terms.objectives
+        for p in todo
+        for o in p.terms.objectives
         if o.kind == "availability:incidents" and o.service in services
-    ]
+    }
     outages: dict[int, list[tuple[dt.datetime, dt.datetime | None]]] = {}
     if incident_services:
+        # Outages outside a job's window contribute nothing: the engine clips them to
+        # its covered time.
         for sid, began, resolved in (
             Incident.objects.filter(
                 service_id__in=incident_services,
                 impact=Incident.Impact.OUTAGE,
-                started_at__lt=window[1],
+                started_at__lt=max(p.window[1] for p in todo),
             )
-            .exclude(resolved_at__lte=start)
+            .exclude(resolved_at__lte=first)
             .values_list("service_id", "started_at", "resolved_at")
         ):
             outages.setdefault(sid, []).append((began, resolved))
-    ticket_objectives = [
-        o for o in terms.objectives if o.kind in ("response_time", "resolution_time")
-    ]
-    tickets: list[tuple[str, dt.datetime, dt.datetime | None, dt.datetime | None]] = []
-    if ticket_objectives:
-        tickets = list(
-            Ticket.objects.filter(
-                customer_id=agreement.customer_id, opened_at__gte=start, opened_at__lt=end
-            ).values_list("priority", "opened_at", "first_response_at", "resolved_at")
-        )
 
+    ticket_jobs = [
+        p
+        for p in todo
+        if any(o.kind in ("response_time", "resolution_time") for o in p.terms.objectives)
+    ]
+    tickets: dict[int, list[TicketRow]] = {}
+    if ticket_jobs:
+        for customer_id, priority, opened, responded, resolved in Ticket.objects.filter(
+            customer_id__in={p.job.agreement.customer_id for p in ticket_jobs},
+            opened_at__gte=min(p.bounds[0] for p in ticket_jobs),
+            opened_at__lt=max(p.bounds[1] for p in ticket_jobs),
+        ).values_list("customer_id", "priority", "opened_at", "first_response_at", "resolved_at"):
+            tickets.setdefault(customer_id, []).append((priority, opened, responded, resolved))
+
+    results: list[PeriodResult] = []
+    for n, p in enumerate(todo):
+        start, end = p.bounds
+        results.append(
+            _period_result(
+                p,
+                services=services,
+                states=states.get(n, {}),
+                latencies=latencies.get(n, {}),
+                events=events.get(n, {}),
+                outages=outages,
+                # A ticket belongs to the period that holds its opened_at (rule 8).
+                tickets=[
+                    t for t in tickets.get(p.job.agreement.customer_id, []) if start <= t[1] < end
+                ],
+            )
+        )
+    answers = iter(results)
+    return [None if p is None else next(answers) for p in prepared]
+
+
+# Indicators whose counts come from summaries, and can therefore be checkpointed.
+COUNTED = ("availability:probes", "latency", "ratio")
+
+# Covered time of whole periods, computed once per process for the same inputs (the
+# calendar arithmetic is the costliest Python of a recompute); keyed by value, so it can
+# never serve another agreement's or another database's figures.
+_COVERAGE: dict[Any, tuple[engine.Interval, ...]] = {}
+_SETTLED: dict[Any, tuple[list[engine.Interval], str]] = {}
+_CACHE_LIMIT = 20_000
+
+
+def _period_coverage(
+    tz: str,
+    calendar: engine.Calendar | None,
+    bounds: engine.Interval,
+    windows: tuple[engine.Maintenance, ...],
+    notice_hours: int,
+) -> tuple[tuple[engine.Interval, ...], Any]:
+    key = (tz, repr(calendar), bounds, windows, notice_hours)
+    found = _COVERAGE.get(key)
+    if found is None:
+        if len(_COVERAGE) > _CACHE_LIMIT:
+            _COVERAGE.clear()
+        found = _COVERAGE[key] = tuple(
+            engine.covered_time(
+                period=bounds,
+                tz=tz,
+                calendar=calendar,
+                maintenance=windows,
+                notice_hours=notice_hours,
+            )
+        )
+    return found, key
+
+
+def _settled_part(
+    whole: Sequence[engine.Interval],
+    whole_key: Any,
+    past: engine.Interval,
+    kind: str,
+    service_id: int,
+    threshold: int | None,
+) -> tuple[list[engine.Interval], str]:
+    """Covered time inside ``past`` (period start, checkpoint) and its fingerprint."""
+    key = (whole_key, past, kind, service_id, threshold)
+    found = _SETTLED.get(key)
+    if found is None:
+        if len(_SETTLED) > _CACHE_LIMIT:
+            _SETTLED.clear()
+        settled = engine.clip(whole, past)
+        found = _SETTLED[key] = (
+            settled,
+            checkpoints.fingerprint(
+                kind=kind, service_id=service_id, threshold=threshold, covered=settled
+            ),
+        )
+    return found
+
+
+def _by_job(answers: Counts) -> dict[int, Counts]:
+    out: dict[int, Counts] = {}
+    for tag, value in answers.items():
+        n, key = tag.split(":", 1)
+        out.setdefault(int(n), {})[key] = value
+    return out
+
+
+def _whole(p: _Prepared, counts: Counts, key: str) -> tuple[int, int]:
+    """An objective's counts over its whole window: what follows the checkpoint, plus the
+    checkpoint's counts (reused, or read in full this time)."""
+    first, second = counts.get(key, (0, 0))
+    past = p.reused.get(key) or counts.get(f"{key}#settled", (0, 0))
+    return first + past[0], second + past[1]
+
+
+def _period_result(
+    p: _Prepared,
+    *,
+    services: dict[str, int],
+    states: Counts,
+    latencies: Counts,
+    events: Counts,
+    outages: dict[int, list[tuple[dt.datetime, dt.datetime | None]]],
+    tickets: list[TicketRow],
+) -> PeriodResult:
+    terms, now, closed = p.terms, p.job.now, p.job.closed
     results = []
+    new_checkpoints = []
+    for key, (through, print_) in p.rebuilt.items():
+        counts = {"availability:probes": states, "latency": latencies, "ratio": events}[
+            next(o.kind for o in terms.objectives if o.key == key)
+        ]
+        new_checkpoints.append((key, through, print_, *counts.get(f"{key}#settled", (0, 0))))
     for o in terms.objectives:
         sid = services.get(o.service or "")
         hour: engine.Figures | None = None
         if o.kind == "availability:probes":
-            ranges = engine.eligible_minute_ranges(covered.get(o.key, []))
+            ranges = engine.eligible_minute_ranges(p.covered.get(o.key, []))
             eligible = sum(int((b - a).total_seconds()) // 60 for a, b in ranges)
-            up, down = states.get(o.key, (0, 0))
+            up, down = _whole(p, states, o.key)
             figures = engine.availability_from_minute_states(up=up, down=down, eligible=eligible)
             h_up, h_down = states.get(f"{o.key}@1h", (0, 0))
             hour = engine.availability_from_minute_states(
@@ -179,17 +376,16 @@ def evaluate(
         elif o.kind == "availability:incidents":
             spans = outages.get(sid, []) if sid else []
             figures = engine.availability_from_incidents(
-                covered=covered.get(o.key, []), outages=spans, now=now
+                covered=p.covered.get(o.key, []), outages=spans, now=now
             )
             hour = engine.availability_from_incidents(
-                covered=last_hour.get(o.key, []), outages=spans, now=now
+                covered=p.last_hour.get(o.key, []), outages=spans, now=now
             )
         elif o.kind == "latency":
-            fast, total = latencies.get(o.key, (0, 0))
-            figures = _counted(fast, total)
+            figures = _counted(*_whole(p, latencies, o.key))
             hour = _counted(*latencies.get(f"{o.key}@1h", (0, 0)))
         elif o.kind == "ratio":
-            figures = _counted(*events.get(o.key, (0, 0)))
+            figures = _counted(*_whole(p, events, o.key))
             hour = _counted(*events.get(f"{o.key}@1h", (0, 0)))
         else:
             end_field = 2 if o.indicator == "response_time" else 3
@@ -234,7 +430,16 @@ def evaluate(
         cap_percent=terms.credit_cap_percent,
     )
     return PeriodResult(
-        period, bounds, version, terms, tuple(results), closed, subtotal, cap, credit
+        p.job.period,
+        p.bounds,
+        p.job.version,
+        terms,
+        tuple(results),
+        closed,
+        subtotal,
+        cap,
+        credit,
+        tuple(new_checkpoints),
     )
 
 
@@ -261,12 +466,19 @@ def _counted(good_or_fast: int, total: int) -> engine.Figures:
     )
 
 
-def _store(row: Period, result: PeriodResult, now: dt.datetime, revision: int) -> None:
-    Evaluation.objects.filter(period=row, revision=revision).delete()
+def _store_many(items: Sequence[tuple[Period, PeriodResult]], now: dt.datetime) -> None:
+    """Replace the evaluations of each period's current revision, in two queries."""
+    if not items:
+        return
+    by_revision: dict[int, list[int]] = {}
+    for row, _ in items:
+        by_revision.setdefault(row.revision, []).append(row.pk)
+    for revision, period_ids in by_revision.items():
+        Evaluation.objects.filter(period_id__in=period_ids, revision=revision).delete()
     Evaluation.objects.bulk_create(
         Evaluation(
             period=row,
-            revision=revision,
+            revision=row.revision,
             position=r.terms.position,
             objective_key=r.terms.key,
             indicator=r.terms.indicator,
@@ -287,6 +499,7 @@ def _store(row: Period, result: PeriodResult, now: dt.datetime, revision: int) -
             credit_percent=r.credit_percent,
             computed_at=now,
         )
+        for row, result in items
         for r in result.objectives
     )
 
@@ -317,49 +530,99 @@ class RecomputeSummary:
 def recompute_agreement(
     *, agreement_id: int, now: dt.datetime | None = None, period: str | None = None
 ) -> RecomputeSummary:
-    """Evaluate every open period of one agreement (or just ``period``); closed ones stay frozen.
+    """Evaluate every open period of one agreement (or just ``period``); closed ones stay frozen."""
+    summaries = recompute_agreements(agreement_ids=[agreement_id], now=now, period=period)
+    if not summaries:
+        raise Agreement.DoesNotExist(f"no agreement with id {agreement_id}")
+    return summaries[0]
 
-    The agreement row is locked for the duration, so two workers never evaluate the same
-    agreement at once; running it again gives the same state.
+
+def recompute_agreements(
+    *, agreement_ids: Sequence[int], now: dt.datetime | None = None, period: str | None = None
+) -> list[RecomputeSummary]:
+    """Evaluate every open period of each agreement (or just ``period``), all in one go.
+
+    The agreement rows are locked for the duration (in id order, so overlapping batches
+    never deadlock), so two workers never evaluate the same agreement at once; closing a
+    period locks its agreement too. The whole batch costs a constant number of queries
+    and one commit. Running it again gives the same state. Agreements that no longer
+    exist are left out of the answer.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement_id)
-        summary = RecomputeSummary(agreement.key, [], [])
-        versions = list(agreement.versions.all())
-        existing = {p.period: p for p in Period.objects.filter(agreement=agreement)}
-        wanted = periods_due(agreement, now)
-        if period is not None:
-            wanted = [p for p in wanted if p == period]
-        for pid in wanted:
-            row = existing.get(pid)
-            if row is not None and row.is_closed:
-                summary.skipped_closed.append(pid)
-                continue
-            version = version_in_force(versions, pid)
-            if version is None:
-                continue
-            result = evaluate(
-                agreement=agreement, period=pid, version=version, now=now, closed=False
-            )
-            if result is None:
-                continue
-            previous = (
-                dict(
-                    Evaluation.objects.filter(period=row, revision=row.revision).values_list(
-                        "objective_key", "status"
-                    )
-                )
-                if row is not None
-                else {}
-            )
-            row = _period_row(agreement, row, result)
+        agreements = list(
+            Agreement.objects.select_for_update().filter(pk__in=list(agreement_ids)).order_by("pk")
+        )
+        ids = [a.pk for a in agreements]
+        versions: dict[int, list[TermsVersion]] = {}
+        for v in TermsVersion.objects.filter(agreement_id__in=ids):
+            versions.setdefault(v.agreement_id, []).append(v)
+        existing = {
+            (p.agreement_id, p.period): p for p in Period.objects.filter(agreement_id__in=ids)
+        }
+        saved = checkpoints.saved_for(p.pk for p in existing.values() if not p.is_closed)
+
+        summaries: list[RecomputeSummary] = []
+        jobs: list[Job] = []
+        todo: list[tuple[RecomputeSummary, Period | None]] = []
+        for agreement in agreements:
+            summary = RecomputeSummary(agreement.key, [], [])
+            summaries.append(summary)
+            for pid in periods_due(agreement, now):
+                if period is not None and pid != period:
+                    continue
+                row = existing.get((agreement.pk, pid))
+                if row is not None and row.is_closed:
+                    summary.skipped_closed.append(pid)
+                    continue
+                version = version_in_force(versions.get(agreement.pk, []), pid)
+                if version is not None:
+                    kept = saved.get(row.pk, {}) if row is not None else {}
+                    jobs.append(Job(agreement, pid, version, now, closed=False, saved=kept))
+                    todo.append((summary, row))
+
+        done = [
+            (job, summary, row, result)
+            for job, (summary, row), result in zip(jobs, todo, evaluate_many(jobs), strict=True)
+            if result is not None
+        ]
+        previous: dict[int, dict[str, str]] = {}
+        known = {row.pk: row.revision for _, _, row, _ in done if row is not None}
+        for period_id, revision, key, status in Evaluation.objects.filter(
+            period_id__in=list(known)
+        ).values_list("period_id", "revision", "objective_key", "status"):
+            if known[period_id] == revision:
+                previous.setdefault(period_id, {})[key] = status
+
+        fields = ("start", "end", "closes_at", "terms_version_id")
+        before = {row.pk: tuple(getattr(row, f) for f in fields) for _, _, row, _ in done if row}
+        rows = [_period_row(job.agreement, row, result) for job, _, row, result in done]
+        for row in rows:
             row.computed_at = now
-            row.save()
-            _store(row, result, now, row.revision)
-            _announce_changes(agreement, row, previous, result, now)
-            summary.evaluated.append(pid)
-    return summary
+        Period.objects.bulk_create([row for row in rows if row.pk is None])
+        # Usually only the time of computation moves: one UPDATE for all, and a bulk
+        # update only for the rare rows whose bounds or terms changed.
+        Period.objects.filter(pk__in=list(known)).update(computed_at=now)
+        changed = [
+            row
+            for row in rows
+            if row.pk in before and before[row.pk] != tuple(getattr(row, f) for f in fields)
+        ]
+        if changed:
+            Period.objects.bulk_update(changed, ["start", "end", "closes_at", "terms_version"])
+        _store_many([(row, result) for row, (_, _, _, result) in zip(rows, done, strict=True)], now)
+        checkpoints.save(
+            [
+                (row.pk, *c)
+                for row, (*_, result) in zip(rows, done, strict=True)
+                for c in result.new_checkpoints
+            ],
+            now,
+        )
+        for row, (job, summary, _, result) in zip(rows, done, strict=True):
+            _announce_changes(job.agreement, row, previous.get(row.pk, {}), result, now)
+            summary.evaluated.append(job.period)
+    return summaries
 
 
 def _announce_changes(
@@ -451,7 +714,7 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
     if result is None:
         return None
     row = _period_row(row.agreement, row, result)
-    _store(row, result, now, row.revision)
+    _store_many([(row, result)], now)
     row.state = Period.State.CLOSED
     row.closed_at = now
     row.computed_at = now
@@ -531,7 +794,7 @@ def restate_period(
         raise RestateError(f"period {row.period} has no time inside the agreement's dates")
     old_revision, old_amount = row.revision, row.credit_amount or Decimal(0)
     row.revision = old_revision + 1
-    _store(row, result, now, row.revision)
+    _store_many([(row, result)], now)
     row.credit_subtotal = result.subtotal.quantize(Decimal("0.0001"))
     row.credit_cap = result.cap
     row.credit_amount = result.credit

@@ -19,13 +19,16 @@ log = logging.getLogger(__name__)
 PENDING = "recompute-pending:{}"
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=10,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (Exception,),
+    "retry_backoff": 10,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+}
+
+
+@shared_task(**RETRY)
 def recompute_agreement(agreement_id: int) -> str:
     # Cleared first: data arriving while we compute schedules one more run.
     cache.delete(PENDING.format(agreement_id))
@@ -34,12 +37,26 @@ def recompute_agreement(agreement_id: int) -> str:
     return services.recompute_agreement(agreement_id=agreement_id).line()
 
 
+@shared_task(**RETRY)
+def recompute_agreements(agreement_ids: list[int]) -> list[str]:
+    """A batch of agreements evaluated together: a constant number of queries, one commit."""
+    # Cleared first: data arriving while we compute schedules one more run.
+    cache.delete_many([PENDING.format(i) for i in agreement_ids])
+    return [s.line() for s in services.recompute_agreements(agreement_ids=agreement_ids)]
+
+
+def batches(ids: list[int]) -> list[list[int]]:
+    size = settings.RECOMPUTE_BATCH_SIZE
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 @shared_task(acks_late=True)
 def recompute_all() -> int:
-    """Fan out: one task per agreement, so several workers share the work."""
-    ids = list(Agreement.objects.values_list("id", flat=True))
-    for agreement_id in ids:
-        recompute_agreement.delay(agreement_id)
+    """Fan out in batches of RECOMPUTE_BATCH_SIZE agreements, so several workers share
+    the work while each batch costs a constant number of queries."""
+    ids = list(Agreement.objects.order_by("pk").values_list("id", flat=True))
+    for batch in batches(ids):
+        recompute_agreements.delay(batch)
     return len(ids)
 
 
@@ -57,13 +74,17 @@ def expire_claims() -> int:
 
 
 def schedule_recompute(agreement_ids: list[int]) -> list[int]:
-    """Schedule a recompute shortly after data arrives, once per burst of batches."""
-    scheduled = []
+    """Schedule a recompute shortly after data arrives, once per burst of batches.
+
+    An agreement already waiting for its recompute is not scheduled again; the ones newly
+    scheduled by one arrival go out together, in batches.
+    """
     delay = settings.RECOMPUTE_DEBOUNCE_SECONDS
-    for agreement_id in agreement_ids:
-        if cache.add(PENDING.format(agreement_id), 1, timeout=delay + 600):
-            transaction.on_commit(
-                partial(recompute_agreement.apply_async, (agreement_id,), countdown=delay)
-            )
-            scheduled.append(agreement_id)
+    scheduled = [
+        agreement_id
+        for agreement_id in agreement_ids
+        if cache.add(PENDING.format(agreement_id), 1, timeout=delay + 600)
+    ]
+    for batch in batches(scheduled):
+        transaction.on_commit(partial(recompute_agreements.apply_async, (batch,), countdown=delay))
     return scheduled

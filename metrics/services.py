@@ -35,7 +35,12 @@ from metrics.models import (
     ProbeResult,
     Ticket,
 )
-from metrics.signals import incident_changed, maintenance_changed, measurements_received
+from metrics.signals import (
+    incident_changed,
+    maintenance_changed,
+    measurements_received,
+    measurements_stored,
+)
 
 UTC = dt.UTC
 
@@ -74,7 +79,10 @@ def _retrying(write: Any, *args: Any, **kwargs: Any) -> IngestResult:
     for attempt in range(5):
         try:
             with transaction.atomic():
-                return write(*args, **kwargs)
+                result: IngestResult = write(*args, **kwargs)
+                if result.accepted:
+                    measurements_stored.send(sender=IngestResult, result=result)
+                return result
         except (IntegrityError, OperationalError) as error:
             transient = (
                 isinstance(error, IntegrityError)

@@ -5,6 +5,10 @@ from django.dispatch import Signal
 # The credits layer listens to schedule a recompute of the agreements concerned.
 measurements_received = Signal()
 
+# Sent inside the transaction that stores a batch, with ``result`` (an IngestResult):
+# whatever must change together with the stored rows listens here.
+measurements_stored = Signal()
+
 # Sent after commit for each incident or maintenance window created or changed by a
 # batch, with ``instance``, ``created`` and ``changes`` (field -> new value).
 incident_changed = Signal()

@@ -151,6 +151,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 RECOMPUTE_INTERVAL_SECONDS = env_int("RECOMPUTE_INTERVAL_SECONDS", 300, minimum=10)
+# Agreements evaluated together by one recompute task (1 = one task per agreement).
+RECOMPUTE_BATCH_SIZE = env_int("RECOMPUTE_BATCH_SIZE", 25, minimum=1)
 # New measurements schedule a recompute this many seconds later, once per burst.
 RECOMPUTE_DEBOUNCE_SECONDS = env_int("RECOMPUTE_DEBOUNCE_SECONDS", 15, minimum=0)
 RAW_RETENTION_DAYS = env_int("RAW_RETENTION_DAYS", 400, minimum=62)

@@ -366,3 +366,143 @@ def test_burst_of_batches_schedules_one_recompute(
     assert scheduled[0] == [shop.pk]
     assert all(s == [] for s in scheduled[1:])
     assert len(callbacks) == 1
+
+
+def _figures(result: Any) -> Any:
+    return (
+        result.period,
+        result.credit,
+        [
+            (r.terms.key, r.figures, r.budget, r.burn_rate_1h, r.status, r.credit_percent)
+            for r in result.objectives
+        ],
+    )
+
+
+def test_batched_evaluation_equals_one_by_one() -> None:
+    """Many agreements, customers, zones and periods read together give each its own figures."""
+    from agreements.models import Customer
+    from credits.services import Job, evaluate, evaluate_many, version_in_force
+    from metrics.services import events_ingest, tickets_ingest
+
+    docs = [
+        simple_doc(),
+        simple_doc(agreement="shop-kolkata", timezone="Asia/Kolkata"),
+        simple_doc(
+            agreement="shop-other",
+            customer={"key": "other-co", "name": "Other Co"},
+            effective_from="2026-02-01",
+            timezone="America/New_York",
+            calendars={"office": {"weekly": {"mon": ["09:00-17:00"], "tue": ["09:00-17:00"]}}},
+            objectives=[
+                {
+                    "key": "up",
+                    "service": "web",
+                    "indicator": "availability",
+                    "target": 99,
+                    "coverage": "office",
+                    "credits": [{"below": 99, "percent": 10}],
+                },
+                {
+                    "key": "down-by-incidents",
+                    "service": "api",
+                    "indicator": "availability",
+                    "source": "incidents",
+                    "target": 99.5,
+                },
+                {
+                    "key": "fast",
+                    "service": "web",
+                    "indicator": "latency",
+                    "threshold_ms": 4,
+                    "target": 90,
+                },
+                {"key": "events", "service": "bus", "indicator": "ratio", "target": 99},
+                {"key": "reply", "indicator": "response_time", "threshold": "1h", "target": 90},
+            ],
+        ),
+    ]
+    with time_machine.travel(MARCH, tick=False):
+        agreements = [agreement_import(data=d).agreement for d in docs]
+    web, api, bus = (Service.objects.get(key=k) for k in ("web", "api", "bus"))
+    minutes(web, MARCH - dt.timedelta(hours=6), 600, True)
+    minutes(web, MARCH + dt.timedelta(hours=5), 90, False, probe="eu")
+    events_ingest(
+        rows=[(bus.pk, MARCH + dt.timedelta(hours=h), 990, 1000) for h in range(30)], closed={}
+    )
+    incidents_ingest(
+        rows=[
+            (
+                api.pk,
+                "I-9",
+                "down",
+                "outage",
+                MARCH + dt.timedelta(hours=2),
+                MARCH + dt.timedelta(hours=3),
+            )
+        ],
+        closed={},
+    )
+    other, shop_co = Customer.objects.get(key="other-co"), Customer.objects.get(key="shop-co")
+    tickets_ingest(
+        rows=[
+            (
+                other.pk,
+                "T-1",
+                "P1",
+                MARCH + dt.timedelta(days=1, hours=14),
+                MARCH + dt.timedelta(days=1, hours=16),
+                None,
+            ),
+            (
+                shop_co.pk,
+                "T-2",
+                "P1",
+                MARCH + dt.timedelta(days=1, hours=14),
+                MARCH + dt.timedelta(days=1, hours=14, minutes=5),
+                None,
+            ),
+            (other.pk, "T-3", "P2", MARCH - dt.timedelta(days=3), None, None),
+        ],
+        closed={},
+    )
+    now = MARCH + dt.timedelta(days=2, hours=3, minutes=17)
+    jobs = [
+        Job(a, period, version_in_force(list(a.versions.all()), period), now, closed)
+        for a in agreements
+        for period, closed in (("2026-03", False), ("2026-02", True))
+    ]
+    jobs = [j for j in jobs if j.version is not None]
+    alone = [
+        evaluate(
+            agreement=j.agreement, period=j.period, version=j.version, now=now, closed=j.closed
+        )
+        for j in jobs
+    ]
+    together = evaluate_many(jobs)
+    assert [_figures(r) for r in together if r] == [_figures(r) for r in alone if r]
+    assert any(r is not None and r.objectives[0].figures.bad > 0 for r in together)
+
+
+def test_batched_recompute_query_count_does_not_grow_with_agreements() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from credits.services import recompute_agreements
+
+    with time_machine.travel(MARCH, tick=False):
+        ids = [
+            agreement_import(
+                data=simple_doc(agreement=f"shop-{n}", customer={"key": f"c{n}", "name": f"C {n}"})
+            ).agreement.pk
+            for n in range(8)
+        ]
+    now = MARCH + dt.timedelta(days=3)
+    recompute_agreements(agreement_ids=ids, now=now)
+    counts = []
+    for batch in (ids[:2], ids):
+        with CaptureQueriesContext(connection) as captured:
+            summaries = recompute_agreements(agreement_ids=batch, now=now)
+        assert [s.evaluated for s in summaries] == [["2026-03"]] * len(batch)
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts

@@ -13,19 +13,31 @@ from credits.models import Evaluation, Period
 pytestmark = pytest.mark.django_db
 
 
-def test_recompute_all_fans_out_one_task_per_agreement(
-    agreement: Any, other_agreement: Any, monkeypatch: pytest.MonkeyPatch
+def test_recompute_all_fans_out_in_batches(
+    agreement: Any, other_agreement: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
-    sent: list[int] = []
-    monkeypatch.setattr(
-        tasks.recompute_agreement, "delay", lambda agreement_id: sent.append(agreement_id)
-    )
+    sent: list[list[int]] = []
+    monkeypatch.setattr(tasks.recompute_agreements, "delay", sent.append)
     assert tasks.recompute_all() == 2
-    assert sorted(sent) == sorted([agreement.pk, other_agreement.pk])
+    assert sent == [sorted([agreement.pk, other_agreement.pk])]
+
+    settings.RECOMPUTE_BATCH_SIZE = 1  # one task per agreement
+    sent.clear()
+    assert tasks.recompute_all() == 2
+    assert sent == [[agreement.pk], [other_agreement.pk]]
+
+
+def test_batch_task_evaluates_every_agreement_and_skips_deleted_ones(
+    agreement: Any, other_agreement: Any
+) -> None:
+    lines = tasks.recompute_agreements([agreement.pk, 987654, other_agreement.pk])
+    assert [line.split(":")[0] for line in lines] == ["acme-hosting", "globex-hosting"]
+    assert Period.objects.filter(agreement=agreement).exists()
+    assert Period.objects.filter(agreement=other_agreement).exists()
 
 
 def test_tasks_declare_retry_policy_and_late_acks() -> None:
-    for task in (tasks.recompute_agreement, tasks.close_periods):
+    for task in (tasks.recompute_agreement, tasks.recompute_agreements, tasks.close_periods):
         assert task.acks_late is True
         assert task.max_retries >= 3
         assert task.autoretry_for == (Exception,)
