@@ -145,6 +145,10 @@ def objective_status_changed(
     second breach after a recovery is a new episode with its own event.
     """
     period = Period.objects.select_related("agreement__customer").get(pk=period_id)
+    if period.is_closed:
+        # Reported before the period closed and handled after: closing settled it (and
+        # resolved its escalations), so a late report starts nothing.
+        return None
     ObjectiveState.objects.get_or_create(
         period=period, objective_key=objective_key, defaults={"status": "", "changed_at": at}
     )

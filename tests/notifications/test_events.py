@@ -124,6 +124,26 @@ def test_a_stale_report_is_ignored(agreement: Any, django_capture_on_commit_call
     assert _types(agreement) == ["objective.breached"]
 
 
+def test_a_report_handled_after_its_period_closed_starts_nothing(
+    agreement: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Status changes are handled by a worker: one that only runs once the period has
+    closed (its escalations already resolved by the close) must not start one again."""
+    fail_minutes(T0, 30)
+    recompute_agreement(agreement_id=agreement.pk, now=T0 + dt.timedelta(hours=1))
+    close_due_periods(now=dt.datetime(2026, 4, 3, tzinfo=UTC))
+    period = Period.objects.get(agreement=agreement, period="2026-03")
+    assert period.is_closed
+    assert (
+        tasks.objective_status_changed(
+            period.pk, "api-availability", "breached", (T0 + dt.timedelta(hours=1)).isoformat()
+        )
+        is False
+    )
+    assert not Event.objects.filter(type=EventType.OBJECTIVE_BREACHED).exists()
+    assert not Escalation.objects.exists()
+
+
 def test_incident_opened_updated_resolved(
     agreement: Any, other_agreement: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -184,6 +204,9 @@ def test_period_closed_credit_claimable_and_claim_decisions(
 ) -> None:
     fail_minutes(T0, 120)
     after = dt.datetime(2026, 4, 3, tzinfo=UTC)
+    with django_capture_on_commit_callbacks(execute=True):
+        recompute_agreement(agreement_id=agreement.pk, now=T0 + dt.timedelta(hours=3))
+    assert Escalation.objects.get().resolved_at is None  # the breach, while March is open
     with django_capture_on_commit_callbacks(execute=True):
         close_due_periods(now=after)
     march = Period.objects.get(agreement=agreement, period="2026-03")
