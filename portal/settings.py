@@ -100,8 +100,14 @@ else:
     }
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; the timeout rides out short locks.
+    # Transactions take the write lock when they begin, so two processes never deadlock
+    # upgrading a read to a write ("database is locked" without waiting).
     _db.setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     _db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DATABASES = {"default": _db}
