@@ -35,6 +35,7 @@ __all__ = [
     "burn_rate",
     "classify_minute",
     "clip",
+    "clip_sorted",
     "contains",
     "coverage",
     "covered_time",
@@ -399,6 +400,21 @@ def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
 def clip(a: Sequence[Interval], window: Interval) -> list[Interval]:
     """The parts of ``a`` inside ``window``."""
     return intersect(a, [window])
+
+
+def clip_sorted(a: Sequence[Interval], window: Interval) -> list[Interval]:
+    """``clip`` for intervals already sorted, disjoint and in UTC (as every function here
+    returns them): one pass, no re-sorting, for the hot paths that clip the same covered
+    time to many windows."""
+    lo, hi = _utc(window[0]), _utc(window[1])
+    out: list[Interval] = []
+    for start, end in a:
+        if end <= lo:
+            continue
+        if start >= hi:
+            break
+        out.append((max(start, lo), min(end, hi)))
+    return out
 
 
 def duration(intervals: Iterable[Interval]) -> timedelta:

@@ -8,6 +8,8 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agreements import engine
 from agreements.engine import Budget, Calendar, Figures, Maintenance, Ticket
@@ -97,6 +99,23 @@ def test_clip_and_duration() -> None:
     # Overlaps count once.
     assert engine.duration(a + a) == hours(11)
     assert engine.duration([]) == timedelta()
+
+
+@given(
+    spans=st.lists(st.tuples(st.integers(0, 500), st.integers(1, 60)), max_size=12),
+    window=st.tuples(st.integers(-50, 600), st.integers(0, 300)),
+)
+def test_clip_sorted_equals_clip_on_normalised_intervals(
+    spans: list[tuple[int, int]], window: tuple[int, int]
+) -> None:
+    base = u(2026, 1, 1)
+    a = engine.union(
+        (base + timedelta(minutes=s), base + timedelta(minutes=s + n)) for s, n in spans
+    )
+    w = (base + timedelta(minutes=window[0]), base + timedelta(minutes=window[0] + window[1]))
+    berlin = timezone(timedelta(hours=1))
+    assert engine.clip_sorted(a, w) == engine.clip(a, w)
+    assert engine.clip_sorted(a, (w[0].astimezone(berlin), w[1])) == engine.clip(a, w)
 
 
 def test_contains_is_half_open() -> None:
