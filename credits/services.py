@@ -706,8 +706,7 @@ def close_due_periods(*, now: dt.datetime | None = None) -> list[Period]:
     now = now or timezone.now()
     closed = []
     # Periods must exist to be closed: make sure every agreement's past periods have rows.
-    for agreement_id in Agreement.objects.values_list("id", flat=True):
-        ensure_period_rows(agreement_id=agreement_id, now=now)
+    ensure_period_rows(now=now)
     for row_id in (
         Period.objects.open()
         .filter(closes_at__lte=now)
@@ -720,13 +719,18 @@ def close_due_periods(*, now: dt.datetime | None = None) -> list[Period]:
     return closed
 
 
-def ensure_period_rows(*, agreement_id: int, now: dt.datetime) -> None:
-    """Create missing rows of ended periods (not evaluated yet: closing evaluates them)."""
-    agreement = Agreement.objects.get(pk=agreement_id)
-    have = set(Period.objects.filter(agreement=agreement).values_list("period", flat=True))
-    missing = [p for p in periods_due(agreement, now) if p not in have]
-    if missing:
-        recompute_agreement(agreement_id=agreement_id, now=now)
+def ensure_period_rows(*, now: dt.datetime, batch_size: int = 25) -> None:
+    """Create missing rows of begun periods (evaluated as open; closing freezes them)."""
+    have: dict[int, set[str]] = {}
+    for agreement_id, pid in Period.objects.values_list("agreement_id", "period"):
+        have.setdefault(agreement_id, set()).add(pid)
+    missing = [
+        a.pk
+        for a in Agreement.objects.order_by("pk")
+        if not set(periods_due(a, now)) <= have.get(a.pk, set())
+    ]
+    for i in range(0, len(missing), batch_size):
+        recompute_agreements(agreement_ids=missing[i : i + batch_size], now=now)
 
 
 @transaction.atomic
