@@ -394,3 +394,25 @@ def test_batch_partly_stored_before_counts_only_new_rows(ingest_client: Any) -> 
     minute.refresh_from_db()
     day.refresh_from_db()
     assert (minute.ok, minute.failed, day.up, day.down) == (2, 2, 1, 0)  # half failed: up
+
+
+def test_probe_batch_queries_do_not_grow_with_its_size(ingest_client: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite inserts in chunks bounded by its limit on query parameters")
+    post(ingest_client, "probes", [probe(probe="warm-up")])  # the key's last use is written
+    counts = []
+    for size, location in ((10, "small"), (900, "large")):
+        records = [
+            probe(
+                probe=location,
+                ts=f"2026-03-10T{9 - i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            )
+            for i in range(size)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            assert post(ingest_client, "probes", records).status_code == 201
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
