@@ -93,6 +93,8 @@ def _late_of(
     ts_index: int,
     owner_index: int = 0,
 ) -> list[bool]:
+    if all(until is None for until in closed.values()):
+        return [False] * len(rows)  # no closed period anywhere: the common case
     out = []
     for row in rows:
         until = closed.get(row[owner_index])
@@ -195,28 +197,28 @@ _PROBE_INSERT_SKIPPING_DUPLICATES = """
 """
 _PROBE_SUMMARIES = """
 WITH ins AS ({insert}
-), fast AS (
-    -- Per hour and registered threshold: how many successful probes were fast enough;
-    -- the day summary is the sum of its hours.
-    SELECT i.service_id, date_trunc('hour', i.ts) AS hour, t.threshold_ms,
-           count(*) FILTER (WHERE i.latency_ms <= t.threshold_ms) AS fast, count(*) AS total
+), latency AS (
+    -- Per day and registered threshold: how many successful probes were fast enough.
+    INSERT INTO metrics_probelatencyday (service_id, day, threshold_ms, fast, total)
+    SELECT i.service_id, (i.ts AT TIME ZONE 'UTC')::date, t.threshold_ms,
+           count(*) FILTER (WHERE i.latency_ms <= t.threshold_ms), count(*)
     FROM ins i JOIN metrics_latencythreshold t ON t.service_id = i.service_id
     WHERE i.ok AND i.latency_ms IS NOT NULL
-    GROUP BY 1, 2, 3
-), latency_hours AS (
-    INSERT INTO metrics_probelatencyhour (service_id, hour, threshold_ms, fast, total)
-    SELECT service_id, hour, threshold_ms, fast, total FROM fast ORDER BY 1, 2, 3
-    ON CONFLICT (service_id, hour, threshold_ms) DO UPDATE
-        SET fast = metrics_probelatencyhour.fast + EXCLUDED.fast,
-            total = metrics_probelatencyhour.total + EXCLUDED.total
-    RETURNING 1
-), latency_days AS (
-    INSERT INTO metrics_probelatencyday (service_id, day, threshold_ms, fast, total)
-    SELECT service_id, (hour AT TIME ZONE 'UTC')::date, threshold_ms, sum(fast), sum(total)
-    FROM fast GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (service_id, day, threshold_ms) DO UPDATE
         SET fast = metrics_probelatencyday.fast + EXCLUDED.fast,
             total = metrics_probelatencyday.total + EXCLUDED.total
+    RETURNING 1
+), latency_hours AS (
+    INSERT INTO metrics_probelatencyhour (service_id, hour, threshold_ms, fast, total)
+    SELECT i.service_id, date_trunc('hour', i.ts), t.threshold_ms,
+           count(*) FILTER (WHERE i.latency_ms <= t.threshold_ms), count(*)
+    FROM ins i JOIN metrics_latencythreshold t ON t.service_id = i.service_id
+    WHERE i.ok AND i.latency_ms IS NOT NULL
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (service_id, hour, threshold_ms) DO UPDATE
+        SET fast = metrics_probelatencyhour.fast + EXCLUDED.fast,
+            total = metrics_probelatencyhour.total + EXCLUDED.total
     RETURNING 1
 ), added AS (
     SELECT service_id, date_trunc('minute', ts) AS minute,
