@@ -36,15 +36,20 @@ class _RawParser(BaseParser):
         return None
 
 
-def context_for(key: ApiKey, *, csv: bool) -> ingest.Context:
+def context_for(key: ApiKey, *, csv: bool, kind: str) -> ingest.Context:
     services = Service.objects.all()
     customers = Customer.objects.all()
     if key.customer_id is not None:
         # A customer-bound key may write only its own customer's data.
         services = services.filter(objectives__agreement__customer_id=key.customer_id).distinct()
         customers = customers.filter(pk=key.customer_id)
-    service_rows = list(services.values_list("key", "id", "closed_until"))
-    customer_rows = list(customers.values_list("key", "id", "closed_until"))
+    # Tickets belong to customers, everything else to services: only that list is read.
+    service_rows: list[tuple[str, int, Any]] = []
+    customer_rows: list[tuple[str, int, Any]] = []
+    if kind == "tickets":
+        customer_rows = list(customers.values_list("key", "id", "closed_until"))
+    else:
+        service_rows = list(services.values_list("key", "id", "closed_until"))
     ctx = ingest.Context(
         now=timezone.now(),
         services={k: i for k, i, _ in service_rows},
@@ -74,7 +79,11 @@ class IngestView(APIView):
         kind = ingest.KINDS[self.kind]
         try:
             records = ingest.parse_body(body, content_type)
-            ctx = context_for(request.auth, csv=content_type.lower().startswith("text/csv"))  # type: ignore[arg-type]
+            ctx = context_for(
+                request.auth,  # type: ignore[arg-type]
+                csv=content_type.lower().startswith("text/csv"),
+                kind=self.kind,
+            )
             rows = ingest.validate_batch(kind, records, ctx)
         except ingest.BatchTooLarge as error:
             return _too_large(str(error))

@@ -7,6 +7,7 @@ BatchInvalid with one ``{"index", "field", "message"}`` per problem found.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -58,6 +59,12 @@ class Context:
     services: dict[str, int]  # service key -> id, restricted to what the key may write
     customers: dict[str, int]
     csv: bool = False
+    latest: dt.datetime = dataclasses.field(init=False)  # the newest acceptable timestamp
+    probes: dict[str, str] = dataclasses.field(default_factory=dict)  # probe names checked
+
+    def __post_init__(self) -> None:
+        # Computed once per batch: each record is compared against it.
+        self.latest = self.now + FUTURE_TOLERANCE
 
 
 def parse_body(body: bytes, content_type: str) -> list[Any]:
@@ -147,12 +154,14 @@ def timestamp(value: Any, field: str, ctx: Context, *, future_ok: bool = False) 
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise _RecordError(field, f"{value!r} is not an ISO 8601 timestamp") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise _RecordError(field, "must include a UTC offset (e.g. 2026-05-01T12:00:00Z)")
-    parsed = parsed.astimezone(UTC)
+    # The common shape ends in "Z", which parses straight to UTC: no conversion needed.
+    if value[-1] != "Z" or parsed.tzinfo is not UTC:
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            raise _RecordError(field, "must include a UTC offset (e.g. 2026-05-01T12:00:00Z)")
+        parsed = parsed.astimezone(UTC)
     if parsed < EARLIEST:
         raise _RecordError(field, "is before 2000-01-01")
-    if not future_ok and parsed > ctx.now + FUTURE_TOLERANCE:
+    if not future_ok and parsed > ctx.latest:
         raise _RecordError(field, "is more than 5 minutes in the future")
     return parsed
 
@@ -218,32 +227,51 @@ def text(value: Any, field: str, *, max_length: int) -> str:
 
 
 def _probe(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
-    sid = service_id(record["service"], ctx)
+    service = record["service"]
+    # The well-formed record takes the short branches; anything else gets the full
+    # checks below, which name the problem.
+    sid = ctx.services.get(service) if type(service) is str else None
+    if sid is None:
+        sid = service_id(service, ctx)
     ts = timestamp(record["ts"], "ts", ctx)
-    ok = boolean(record["ok"], "ok", ctx)
+    ok = record["ok"]
+    if type(ok) is not bool:
+        ok = boolean(ok, "ok", ctx)
     latency = record.get("latency_ms")
+    if type(latency) is float and 0.0 <= latency < math.inf:
+        pass  # also false for NaN
+    else:
+        latency = _latency(latency, ok, ctx)
+    probe = record.get("probe", "default")
+    if probe != "default":
+        # A batch names few locations: each distinct name is checked once.
+        clean = ctx.probes.get(probe) if type(probe) is str else None
+        if clean is None:
+            clean = text(probe, "probe", max_length=64)
+            ctx.probes[probe] = clean
+        probe = clean
+    return (sid, probe, ts, ok, latency)
+
+
+def _latency(latency: Any, ok: bool, ctx: Context) -> float | None:
     if ctx.csv and latency == "":
         latency = None
     if latency is None:
         if ok:
             raise _RecordError("latency_ms", "is required when ok is true")
-    else:
-        if ctx.csv and isinstance(latency, str):
-            try:
-                latency = float(latency)
-            except ValueError:
-                raise _RecordError("latency_ms", "must be a number") from None
-        if isinstance(latency, bool) or not isinstance(latency, (int, float)):
-            raise _RecordError("latency_ms", "must be a number")
-        if not math.isfinite(latency):
-            raise _RecordError("latency_ms", "must be a finite number")
-        if latency < 0:
-            raise _RecordError("latency_ms", "must not be negative")
-        latency = float(latency)
-    probe = record.get("probe", "default")
-    if probe != "default":
-        probe = text(probe, "probe", max_length=64)
-    return (sid, probe, ts, ok, latency)
+        return None
+    if ctx.csv and isinstance(latency, str):
+        try:
+            latency = float(latency)
+        except ValueError:
+            raise _RecordError("latency_ms", "must be a number") from None
+    if isinstance(latency, bool) or not isinstance(latency, (int, float)):
+        raise _RecordError("latency_ms", "must be a number")
+    if not math.isfinite(latency):
+        raise _RecordError("latency_ms", "must be a finite number")
+    if latency < 0:
+        raise _RecordError("latency_ms", "must not be negative")
+    return float(latency)
 
 
 def _event(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:

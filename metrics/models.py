@@ -43,10 +43,20 @@ class ProbeResult(models.Model):
         return f"{self.service_id} {self.probe} {self.ts:%Y-%m-%d %H:%M:%S} {'ok' if self.ok else 'failed'}"
 
 
+# The probe summaries (minute, hour, day and latency per hour and day) are written by every
+# ingestion batch, a row per service and period it touches. Their service column has no
+# database foreign key and no index of its own: the key index (service, ...) serves every
+# lookup by service, and a deferred foreign-key check costs each new summary row a lookup
+# at commit, about a fifth of a batch's database time. Ingestion writes only services it
+# has just read, and deleting a service still cascades to these rows (Django collects them).
+
+
 class ProbeMinute(models.Model):
     """Probe results of one service in one UTC minute, summed over probe locations."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     minute = models.DateTimeField()
     ok = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
@@ -64,7 +74,9 @@ class ProbeMinute(models.Model):
 class ProbeDay(models.Model):
     """Minutes of one service in one UTC day by state (rule 4), rebuilt from ProbeMinute."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     day = models.DateField()
     # Plain integers: they are maintained by adding signed deltas (see metrics.services).
     up = models.IntegerField(default=0)
@@ -284,7 +296,9 @@ class LatencyThreshold(models.Model):
 class ProbeLatencyDay(models.Model):
     """Successful probes of a service in one UTC day, and how many were within a threshold."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     day = models.DateField()
     threshold_ms = models.PositiveIntegerField()
     fast = models.IntegerField(default=0)
@@ -305,7 +319,9 @@ class ProbeLatencyDay(models.Model):
 class ProbeHour(models.Model):
     """Minutes of one service in one UTC hour by state (rule 4), like ProbeDay."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     hour = models.DateTimeField()
     up = models.IntegerField(default=0)
     down = models.IntegerField(default=0)
@@ -322,7 +338,9 @@ class ProbeHour(models.Model):
 class ProbeLatencyHour(models.Model):
     """As ProbeLatencyDay, per UTC hour: covered time rarely starts on a day boundary."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     hour = models.DateTimeField()
     threshold_ms = models.PositiveIntegerField()
     fast = models.IntegerField(default=0)

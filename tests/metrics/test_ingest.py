@@ -331,3 +331,88 @@ def test_summaries_follow_each_batch(ingest_client: Any) -> None:
     )
     minute = EventMinute.objects.get()
     assert (minute.good, minute.total) == (1980, 2000)
+
+
+@pytest.mark.parametrize(
+    ("latency", "words"),
+    [("Infinity", "finite"), ("-Infinity", "finite"), ("-0.5", "must not be negative")],
+)
+def test_latency_out_of_range_is_refused(ingest_client: Any, latency: str, words: str) -> None:
+    body = f'[{{"service": "hosted-api", "ts": "{T0}", "ok": true, "latency_ms": {latency}}}]'
+    response = post(ingest_client, "probes", body)
+    assert response.status_code == 400
+    assert words in response.json()["errors"][0]["message"]
+
+
+def test_whole_number_latency_is_stored_as_a_number(ingest_client: Any) -> None:
+    response = post(ingest_client, "probes", [probe(latency_ms=0), probe(probe="b", latency_ms=7)])
+    assert response.status_code == 201, response.content
+    assert sorted(ProbeResult.objects.values_list("latency_ms", flat=True)) == [0.0, 7.0]
+
+
+def test_timestamps_are_stored_to_the_microsecond_in_utc(ingest_client: Any) -> None:
+    stamps = {
+        "a": ("2026-03-10T10:00:00.123456Z", dt.datetime(2026, 3, 10, 10, 0, 0, 123456)),
+        "b": ("2026-03-10T12:30:01.5+02:00", dt.datetime(2026, 3, 10, 10, 30, 1, 500000)),
+        "c": ("2026-03-10T04:59:59-05:00", dt.datetime(2026, 3, 10, 9, 59, 59)),
+        "d": ("2026-03-10T10:00:00+00:00", dt.datetime(2026, 3, 10, 10, 0)),
+    }
+    records = [probe(probe=name, ts=text) for name, (text, _) in stamps.items()]
+    assert post(ingest_client, "probes", records).status_code == 201
+    stored = dict(ProbeResult.objects.values_list("probe", "ts"))
+    assert stored == {name: when.replace(tzinfo=dt.UTC) for name, (_, when) in stamps.items()}
+
+
+def test_probe_names_are_checked_for_every_record(ingest_client: Any) -> None:
+    records = [probe(probe=""), probe(probe=" eu "), probe(probe=""), probe(probe=["x"])]
+    response = post(ingest_client, "probes", records)
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [
+        (0, "probe"),
+        (2, "probe"),
+        (3, "probe"),
+    ]
+    response = post(ingest_client, "probes", [probe(probe=" eu "), probe(probe="eu")])
+    assert response.json() == {"accepted": 1, "duplicates": 1}
+    assert list(ProbeResult.objects.values_list("probe", flat=True)) == ["eu"]
+
+
+def test_batch_partly_stored_before_counts_only_new_rows(ingest_client: Any) -> None:
+    first = [probe(probe="a"), probe(probe="b", ok=False, latency_ms=None)]
+    assert post(ingest_client, "probes", first).json() == {"accepted": 2, "duplicates": 0}
+    again = [*first, probe(probe="c", ok=False, latency_ms=None), probe(probe="c")]
+    assert post(ingest_client, "probes", again).json() == {"accepted": 1, "duplicates": 3}
+    minute = ProbeMinute.objects.get()
+    assert (minute.ok, minute.failed) == (1, 2)
+    day = ProbeDay.objects.get()
+    assert (day.up, day.down, day.probes_ok, day.probes_failed) == (0, 1, 1, 2)
+    # A new batch after the fallback path takes the fast path again.
+    assert post(ingest_client, "probes", [probe(probe="d")]).json() == {
+        "accepted": 1,
+        "duplicates": 0,
+    }
+    minute.refresh_from_db()
+    day.refresh_from_db()
+    assert (minute.ok, minute.failed, day.up, day.down) == (2, 2, 1, 0)  # half failed: up
+
+
+def test_probe_batch_queries_do_not_grow_with_its_size(ingest_client: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite inserts in chunks bounded by its limit on query parameters")
+    post(ingest_client, "probes", [probe(probe="warm-up")])  # the key's last use is written
+    counts = []
+    for size, location in ((10, "small"), (900, "large")):
+        records = [
+            probe(
+                probe=location,
+                ts=f"2026-03-10T{9 - i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            )
+            for i in range(size)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            assert post(ingest_client, "probes", records).status_code == 201
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
