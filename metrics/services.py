@@ -264,7 +264,10 @@ WITH ins AS ({insert}
         SET up = metrics_probehour.up + EXCLUDED.up, down = metrics_probehour.down + EXCLUDED.down
     RETURNING 1
 )
-SELECT count(*), count(*) FILTER (WHERE late) FROM ins
+SELECT (SELECT count(*) FROM ins),
+       (SELECT json_agg(json_build_array(service_id, n, first_ts, last_ts)) FROM (
+            SELECT service_id, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts
+            FROM ins WHERE late GROUP BY service_id) AS late_rows)
 """
 _MINUTES_UPSERT = """minutes AS (
     INSERT INTO metrics_probeminute (service_id, minute, ok, failed)
@@ -318,10 +321,18 @@ def _probes_postgresql(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestR
             if not isinstance(error.__cause__, UniqueViolation):
                 raise
             cursor.execute(_PROBE_UPSERT_SKIPPING_DUPLICATES, params)
-        inserted, late_inserted = cursor.fetchone()
+        inserted, late_groups = cursor.fetchone()
     result = _result_of(rows, inserted, ts_index=2)
-    if late_inserted:
-        result.late = _record_late("probes", rows, late, ts_index=2)
+    # Only the late rows actually stored (a re-sent duplicate is neither stored nor late).
+    for service_id, count, first_ts, last_ts in late_groups or ():
+        LateArrival.objects.create(
+            kind="probes",
+            records=count,
+            first_ts=dt.datetime.fromisoformat(first_ts),
+            last_ts=dt.datetime.fromisoformat(last_ts),
+            service_id=service_id,
+        )
+        result.late += count
     return result
 
 

@@ -315,6 +315,22 @@ def test_late_data_for_closed_period_is_stored_and_flagged(ingest_client: Any) -
     assert ProbeResult.objects.filter(late=True).count() == 1
     arrival = LateArrival.objects.get()
     assert (arrival.kind, arrival.records) == ("probes", 1)
+    assert arrival.first_ts == arrival.last_ts == dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
+
+
+def test_a_resent_late_record_is_neither_stored_nor_late_again(ingest_client: Any) -> None:
+    from agreements.models import Service
+
+    Service.objects.filter(key="hosted-api").update(
+        closed_until=dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    )
+    post(ingest_client, "probes", [probe()])
+    response = post(ingest_client, "probes", [probe(), probe(probe="other")])
+    assert response.json() == {"accepted": 1, "duplicates": 1, "late": 1}
+    assert [a.records for a in LateArrival.objects.order_by("id")] == [1, 1]
+    response = post(ingest_client, "probes", [probe(), probe(probe="other")])
+    assert response.json() == {"accepted": 0, "duplicates": 2}
+    assert LateArrival.objects.count() == 2
 
 
 def test_summaries_follow_each_batch(ingest_client: Any) -> None:
