@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     CharField,
-    Count,
     F,
     IntegerField,
     Max,
@@ -69,16 +68,20 @@ WEEKDAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 def visible_agreements(user: Any) -> Any:
     """The agreements ``user`` may see, each with the user's role on its customer."""
     role = Membership.objects.filter(user_id=user.pk, customer_id=OuterRef("customer_id"))
-    periods = Period.objects.filter(agreement_id=OuterRef("pk")).values("agreement_id")
     return (
         Agreement.objects.visible_to(user)
         .select_related("customer")
-        .annotate(
-            user_role=Subquery(role.values("role")[:1]),
-            # What cache_version needs, so a cached page costs no query about periods.
-            periods_count=Subquery(periods.annotate(n=Count("id")).values("n")),
-            periods_stamp=Subquery(periods.annotate(m=Max("computed_at")).values("m")),
-        )
+        .annotate(user_role=Subquery(role.values("role")[:1]))
+    )
+
+
+def with_cache_stamp(agreements: Any) -> Any:
+    """``agreements`` with what ``cache_version`` needs, so a cached page costs no query
+    about periods: when their periods were last computed (a recompute, close or
+    restatement stamps the period it wrote)."""
+    periods = Period.objects.filter(agreement_id=OuterRef("pk")).values("agreement_id")
+    return agreements.annotate(
+        periods_stamp=Subquery(periods.annotate(m=Max("computed_at")).values("m"))
     )
 
 
@@ -198,11 +201,10 @@ def current_of(periods: list[PeriodFigures], agreement: Agreement, now: dt.datet
 def cache_version(agreement: Agreement) -> str:
     """Changes whenever what the cached parts of the agreement page show can change:
     a recompute or close stamps its period, an import of new terms the agreement.
-    Reads the annotations of ``visible_agreements``."""
+    Reads the annotation of ``with_cache_stamp``."""
     stamp = getattr(agreement, "periods_stamp", None)
-    count = getattr(agreement, "periods_count", None) or 0
     latest = stamp.isoformat() if stamp else "never"
-    return f"{agreement.pk}:{agreement.updated_at.isoformat()}:{count}:{latest}"
+    return f"{agreement.pk}:{agreement.updated_at.isoformat()}:{latest}"
 
 
 # --------------------------------------------------------------------------------------------
