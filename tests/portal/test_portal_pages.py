@@ -402,3 +402,19 @@ def test_cached_sections_are_shared_by_roles_but_claim_buttons_are_not(
     page = client.get(path).content.decode()
     assert "Claim 6,000.00 EUR" not in page and "a manager can claim" in page
     assert "Signed in as <strong>acme-viewer</strong>" in page
+
+
+def test_each_user_gets_their_own_role_on_the_agreement(
+    customer_user: Any, manager_user: Any, admin_user: Any, agreement: Agreement
+) -> None:
+    from agreements.models import Membership
+    from portal import pages
+
+    def role(user: Any) -> Any:
+        return pages.with_cache_stamp(pages.visible_agreements(user)).get(pk=agreement.pk).user_role
+
+    assert role(customer_user) == "viewer"
+    assert role(manager_user) == "manager"
+    assert role(admin_user) is None  # staff, not a member
+    Membership.objects.create(user=admin_user, customer=agreement.customer, role="manager")
+    assert role(admin_user) == "manager"
