@@ -857,7 +857,7 @@ def _rank(values: list[float], percentile: int) -> float:
 
 def ledger_of(agreement: Agreement) -> tuple[list[LedgerEntry], Decimal]:
     # Only the period's name is shown: a column, not the whole period row.
-    entries = list(
+    entries: list[LedgerEntry] = list(
         LedgerEntry.objects.filter(agreement_id=agreement.pk)
         .annotate(period_name=F("period__period"))
         .order_by("-created_at", "-id")
