@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     CharField,
-    Count,
     F,
     IntegerField,
     Max,
@@ -68,18 +67,20 @@ WEEKDAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def visible_agreements(user: Any) -> Any:
     """The agreements ``user`` may see, each with the user's role on its customer."""
-    role = Membership.objects.filter(user_id=user.pk, customer_id=OuterRef("customer_id"))
-    periods = Period.objects.filter(agreement_id=OuterRef("pk")).values("agreement_id")
-    return (
-        Agreement.objects.visible_to(user)
-        .select_related("customer")
-        .annotate(
-            user_role=Subquery(role.values("role")[:1]),
-            # What cache_version needs, so a cached page costs no query about periods.
-            periods_count=Subquery(periods.annotate(n=Count("id")).values("n")),
-            periods_stamp=Subquery(periods.annotate(m=Max("computed_at")).values("m")),
-        )
-    )
+    agreements = Agreement.objects.visible_to(user).select_related("customer")
+    if getattr(user, "is_staff", False):
+        # Staff see every agreement, members of its customer or not.
+        role = Membership.objects.filter(user_id=user.pk, customer_id=OuterRef("customer_id"))
+        return agreements.annotate(user_role=Subquery(role.values("role")[:1]))
+    # visible_to joined the user's own membership: its role comes with the same row.
+    return agreements.annotate(user_role=F("customer__memberships__role"))
+
+
+def with_cache_stamp(agreements: Any) -> Any:
+    """``agreements`` with what ``cache_version`` needs, so a cached page costs no query
+    about periods: when their periods were last computed (a recompute, close or
+    restatement stamps the period it wrote)."""
+    return agreements.annotate(periods_stamp=Max("periods__computed_at"))
 
 
 def can_claim(agreement: Agreement) -> bool:
@@ -198,11 +199,10 @@ def current_of(periods: list[PeriodFigures], agreement: Agreement, now: dt.datet
 def cache_version(agreement: Agreement) -> str:
     """Changes whenever what the cached parts of the agreement page show can change:
     a recompute or close stamps its period, an import of new terms the agreement.
-    Reads the annotations of ``visible_agreements``."""
+    Reads the annotation of ``with_cache_stamp``."""
     stamp = getattr(agreement, "periods_stamp", None)
-    count = getattr(agreement, "periods_count", None) or 0
     latest = stamp.isoformat() if stamp else "never"
-    return f"{agreement.pk}:{agreement.updated_at.isoformat()}:{count}:{latest}"
+    return f"{agreement.pk}:{agreement.updated_at.isoformat()}:{latest}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -856,9 +856,10 @@ def _rank(values: list[float], percentile: int) -> float:
 
 
 def ledger_of(agreement: Agreement) -> tuple[list[LedgerEntry], Decimal]:
-    entries = list(
+    # Only the period's name is shown: a column, not the whole period row.
+    entries: list[LedgerEntry] = list(
         LedgerEntry.objects.filter(agreement_id=agreement.pk)
-        .select_related("period")
+        .annotate(period_name=F("period__period"))
         .order_by("-created_at", "-id")
     )
     return entries, sum((e.amount for e in entries), Decimal("0.00"))
@@ -867,7 +868,7 @@ def ledger_of(agreement: Agreement) -> tuple[list[LedgerEntry], Decimal]:
 def claims_of(agreement: Agreement) -> list[Claim]:
     return list(
         Claim.objects.filter(agreement_id=agreement.pk)
-        .select_related("period")
+        .annotate(period_name=F("period__period"))
         .order_by("-period__period", "-revision")
     )
 

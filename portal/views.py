@@ -6,6 +6,7 @@ so another customer's agreement (or anything under it) is a 404, never a 403.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from typing import Any
@@ -25,6 +26,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -89,21 +91,42 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/dashboard.html", context)
 
 
+# How long the rendered sections of an agreement page are kept. Their key changes with
+# every recompute and new terms, so this only bounds figures that age with the clock
+# (durations "so far", upcoming maintenance) and the memory an old version holds.
+SECTIONS_SECONDS = 600
+SECTIONS = ("figures", "terms")
+
+
+def agreement_sections(agreement: Agreement, now: dt.datetime) -> dict[str, str]:
+    """The parts of the agreement page that only change with its cache_version, rendered:
+    one cache read when they are there, else rendered (the page's queries) and stored.
+    They stay safe strings through the cache (pickled), so the page does not escape them."""
+    key = f"agreement-sections:{pages.cache_version(agreement)}"
+    sections = cache.get(key)
+    if sections is None:
+        # Lazy: the figures are read only here, on a miss.
+        context = {"agreement": agreement, "page": pages.AgreementPage(agreement, now)}
+        sections = {
+            name: render_to_string(f"portal/_agreement_{name}.html", context) for name in SECTIONS
+        }
+        cache.set(key, sections, SECTIONS_SECONDS)
+    return sections
+
+
 @login_required
 def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
-    agreement = _agreement(request, key)
+    agreement = get_object_or_404(
+        pages.with_cache_stamp(pages.visible_agreements(request.user)), key=key
+    )
     now = timezone.now()
-    # Lazy: on a cache hit the template never asks for the figures, so none are read.
-    page = pages.AgreementPage(agreement, now)
     entries, balance = pages.ledger_of(agreement)
     return render(
         request,
         "portal/agreement.html",
         {
             "agreement": agreement,
-            "page": page,
-            "cache_version": pages.cache_version(agreement),
-            "cache_seconds": 600,
+            "sections": agreement_sections(agreement, now),
             "entries": entries,
             "balance": balance,
             "claims": pages.claims_of(agreement),

@@ -8,6 +8,8 @@ an open March with one objective met, one at risk and two without data.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -307,3 +309,112 @@ def test_new_figures_show_after_a_recompute(
     frozen.shift(dt.timedelta(minutes=1))
     recompute_agreement(agreement_id=history.pk)
     assert "Outage now" in client.get(f"/agreements/{history.key}/").content.decode()
+
+
+def _cached_sections(client: Any, path: str, django_assert_max_num_queries: Any) -> str:
+    """The page, asserting its figures and terms came from the cache (no query about them)."""
+    with django_assert_max_num_queries(7):
+        response = client.get(path)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_live_parts_show_at_once_while_the_rest_is_cached(
+    client: Any,
+    manager_user: Any,
+    history: Agreement,
+    frozen: Any,
+    settings: Any,
+    tmp_path: Any,
+    django_capture_on_commit_callbacks: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    from credits.claims import claim_submit
+    from credits.ledger import record_entry
+
+    settings.MEDIA_ROOT = tmp_path
+    path = f"/agreements/{history.key}/"
+    client.force_login(manager_user)
+    first = client.get(path).content.decode()
+    assert "No ledger entries yet." in first and "No escalation in progress." in first
+    # The cached figures come back as they were rendered, not escaped (the CSRF token
+    # is masked afresh on every response).
+    again = _cached_sections(client, path, django_assert_max_num_queries)
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert token.sub("", again) == token.sub("", first)
+    assert 'class="chart chart-gauge"' in again
+
+    record_entry(
+        agreement=history,
+        kind="adjustment",
+        amount=Decimal("12.34"),
+        actor="staff",
+        reason="goodwill",
+        now=NOW,
+    )
+    page = _cached_sections(client, path, django_assert_max_num_queries)
+    assert "goodwill" in page and "Balance: <strong>12.34 EUR" in page
+
+    claim = Claim.objects.get(agreement=history)
+    claim_submit(claim_id=claim.pk, actor="acme-manager", now=NOW)
+    page = _cached_sections(client, path, django_assert_max_num_queries)
+    assert "Claimed, awaiting review" in page and "Claim 6,000.00 EUR" not in page
+
+    document = AgreementDocument(agreement=history, title="Signed contract")
+    document.file.save("contract.pdf", ContentFile(b"%PDF-1.4"), save=True)
+    assert "Signed contract" in _cached_sections(client, path, django_assert_max_num_queries)
+
+    api = Service.objects.get(key="hosted-api")
+    with django_capture_on_commit_callbacks(execute=True):
+        incidents_ingest(
+            rows=[(api.pk, "INC-9", "Storage down", "outage", NOW, None)],
+            closed={},
+        )
+    page = _cached_sections(client, path, django_assert_max_num_queries)
+    assert "Storage down" in page and "Acknowledge" in page
+
+
+def test_cached_sections_are_renewed_by_new_terms(
+    client: Any, customer_user: Any, history: Agreement, frozen: Any, document: dict[str, Any]
+) -> None:
+    from agreements.services import agreement_import
+
+    path = f"/agreements/{history.key}/"
+    client.force_login(customer_user)
+    page = client.get(path).content.decode()
+    assert "v2" not in page and "Termination notice: 90 days" in page
+    frozen.shift(dt.timedelta(minutes=1))
+    document["notice_period_days"] = 60
+    document["objectives"][0]["target"] = 99.5
+    agreement_import(data=document, actor="test")
+    page = client.get(path).content.decode()
+    assert "v2" in page and "Termination notice: 60 days" in page
+    assert "Termination notice: 90 days" not in page
+
+
+def test_cached_sections_are_shared_by_roles_but_claim_buttons_are_not(
+    client: Any, customer_user: Any, manager_user: Any, history: Agreement
+) -> None:
+    path = f"/agreements/{history.key}/"
+    client.force_login(manager_user)
+    assert "Claim 6,000.00 EUR" in client.get(path).content.decode()
+    client.force_login(customer_user)
+    page = client.get(path).content.decode()
+    assert "Claim 6,000.00 EUR" not in page and "a manager can claim" in page
+    assert "Signed in as <strong>acme-viewer</strong>" in page
+
+
+def test_each_user_gets_their_own_role_on_the_agreement(
+    customer_user: Any, manager_user: Any, admin_user: Any, agreement: Agreement
+) -> None:
+    from agreements.models import Membership
+    from portal import pages
+
+    def role(user: Any) -> Any:
+        return pages.with_cache_stamp(pages.visible_agreements(user)).get(pk=agreement.pk).user_role
+
+    assert role(customer_user) == "viewer"
+    assert role(manager_user) == "manager"
+    assert role(admin_user) is None  # staff, not a member
+    Membership.objects.create(user=admin_user, customer=agreement.customer, role="manager")
+    assert role(admin_user) == "manager"
