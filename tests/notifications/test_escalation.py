@@ -11,6 +11,7 @@ import time_machine
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from credits.models import Period
 from credits.services import recompute_agreement
@@ -227,3 +228,23 @@ def test_escalation_panel_hides_other_customers(
         '{% include "notifications/_escalation.html" with agreement=agreement %}'
     ).render(Context({"agreement": agreement}))
     assert "No escalation in progress" in html
+
+
+def test_escalation_panel_keeps_resolved_ones_for_a_day(
+    agreement: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest_incident()
+        ingest_incident("INC-2", title="DNS down")
+    now = timezone.now()
+    Escalation.objects.filter(subject__contains="API down").update(
+        resolved_at=now - dt.timedelta(hours=23), resolution="incident resolved"
+    )
+    Escalation.objects.filter(subject__contains="DNS down").update(
+        resolved_at=now - dt.timedelta(hours=25), resolution="incident resolved"
+    )
+    html = Template(
+        '{% include "notifications/_escalation.html" with agreement=agreement %}'
+    ).render(Context({"agreement": agreement}))
+    assert "API down" in html and "incident resolved" in html
+    assert "DNS down" not in html
