@@ -186,8 +186,12 @@ def evaluate_many(jobs: Sequence[Job]) -> list[PeriodResult | None]:
             # it is read again; parts are tagged so their answers add up per objective.
             parts = [(tag, covered)]
             if p.job.saved is not None:
-                through = checkpoints.settled_until(p.job.now)
-                if start < through <= p.window[1]:
+                # A period still open after its end (in its grace time) settles up to
+                # the UTC midnight before its end.
+                through = min(
+                    checkpoints.settled_until(p.job.now), checkpoints.utc_midnight(p.window[1])
+                )
+                if start < through:
                     settled, print_ = _settled_part(
                         whole, whole_key, (start, through), o.kind, sid, o.threshold_ms
                     )

@@ -237,3 +237,18 @@ def test_checkpointed_recomputes_equal_full_reads(
         recompute_agreements(agreement_ids=[agreement.pk], now=now)
         assert stored(agreement) == read_in_full(agreement, now)
         transaction.set_rollback(True)
+
+
+def test_a_period_in_its_grace_time_reuses_its_checkpoint(prop: Agreement) -> None:
+    sid = Service.objects.get(key="svc").pk
+    probes(sid, START, 3 * 24 * 60, True)
+    after_end = dt.datetime(2026, 4, 1, 6, tzinfo=UTC)  # March ended at 22:00 UTC
+    recompute_agreement(agreement_id=prop.pk, now=after_end)
+    march = Checkpoint.objects.filter(period__period="2026-03")
+    assert {c.through for c in march} == {dt.datetime(2026, 3, 31, tzinfo=UTC)}
+    probes(sid, dt.datetime(2026, 3, 31, 21, tzinfo=UTC), 30, False, probe="b")
+    probes(sid, dt.datetime(2026, 3, 31, 21, tzinfo=UTC), 30, False, probe="c")
+    assert march.count() == 4  # after the checkpoint: nothing to delete
+    recompute_agreement(agreement_id=prop.pk, now=after_end + dt.timedelta(hours=1))
+    assert stored(prop) == read_in_full(prop, after_end + dt.timedelta(hours=1))
+    assert stored(prop)["avail-all"][1] == 30
