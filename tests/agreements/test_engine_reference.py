@@ -39,7 +39,7 @@ ZONES = [
 PERIOD_ZONES = [*ZONES, "America/Havana", "Asia/Beirut", "America/Asuncion"]
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
-EXAMPLES = settings(max_examples=200, deadline=None)
+EXAMPLES = settings(max_examples=300, deadline=None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -172,7 +172,7 @@ batches = st.lists(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     tz=st.sampled_from(["Europe/Berlin", "Asia/Kolkata", "America/New_York"]),

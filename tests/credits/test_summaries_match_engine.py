@@ -96,7 +96,7 @@ EDGE_CASES = [
     windows=[(12 * 3600 + 30, 3600, 0)],
 )
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     tz=st.sampled_from(["Europe/Berlin", "Asia/Kolkata", "UTC", "America/New_York"]),
