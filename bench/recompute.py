@@ -177,9 +177,9 @@ def start_workers() -> Any:
 
 
 def recompute_all(pool: Any, ids: list[int]) -> float:
-    """As beat's fan-out does it: the same batches (credits.tasks.batches), shared by the
+    """As beat's fan-out does it: the same batches (credits.services.batches), shared by the
     workers."""
-    from credits.tasks import batches
+    from credits.services import batches
 
     began = time.perf_counter()
     pool.map(_recompute, batches(ids), chunksize=1)

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -360,11 +361,12 @@ def _period_result(
     terms, now, closed = p.terms, p.job.now, p.job.closed
     results = []
     new_checkpoints = []
-    for key, (through, print_) in p.rebuilt.items():
-        counts = {"availability:probes": states, "latency": latencies, "ratio": events}[
-            next(o.kind for o in terms.objectives if o.key == key)
-        ]
-        new_checkpoints.append((key, through, print_, *counts.get(f"{key}#settled", (0, 0))))
+    by_kind = {"availability:probes": states, "latency": latencies, "ratio": events}
+    for o in terms.objectives:
+        if o.key in p.rebuilt:
+            through, print_ = p.rebuilt[o.key]
+            settled = by_kind[o.kind].get(f"{o.key}#settled", (0, 0))
+            new_checkpoints.append((o.key, through, print_, *settled))
     for o in terms.objectives:
         sid = services.get(o.service or "")
         hour: engine.Figures | None = None
@@ -497,7 +499,7 @@ _U6 = Decimal("0.000001")
 
 
 def _store_many(items: Sequence[tuple[Period, PeriodResult]], now: dt.datetime) -> None:
-    """Replace the evaluations of each period's current revision, in two queries.
+    """Replace the evaluations of each period's current revision: a DELETE, then INSERTs.
 
     One plain multi-row INSERT: building model instances cost more than the writing, for
     the hundreds of rows of a batched recompute. The values are the same as the fields
@@ -723,7 +725,13 @@ def close_due_periods(*, now: dt.datetime | None = None) -> list[Period]:
     return closed
 
 
-def ensure_period_rows(*, now: dt.datetime, batch_size: int = 25) -> None:
+def batches(ids: list[int]) -> list[list[int]]:
+    """Agreement ids cut into the batches that one recompute evaluates together."""
+    size = settings.RECOMPUTE_BATCH_SIZE
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def ensure_period_rows(*, now: dt.datetime) -> None:
     """Create missing rows of begun periods (evaluated as open; closing freezes them)."""
     have: dict[int, set[str]] = {}
     for agreement_id, pid in Period.objects.values_list("agreement_id", "period"):
@@ -733,8 +741,8 @@ def ensure_period_rows(*, now: dt.datetime, batch_size: int = 25) -> None:
         for a in Agreement.objects.order_by("pk")
         if not set(periods_due(a, now)) <= have.get(a.pk, set())
     ]
-    for i in range(0, len(missing), batch_size):
-        recompute_agreements(agreement_ids=missing[i : i + batch_size], now=now)
+    for batch in batches(missing):
+        recompute_agreements(agreement_ids=batch, now=now)
 
 
 @transaction.atomic

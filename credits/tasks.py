@@ -45,17 +45,12 @@ def recompute_agreements(agreement_ids: list[int]) -> list[str]:
     return [s.line() for s in services.recompute_agreements(agreement_ids=agreement_ids)]
 
 
-def batches(ids: list[int]) -> list[list[int]]:
-    size = settings.RECOMPUTE_BATCH_SIZE
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
 @shared_task(acks_late=True)
 def recompute_all() -> int:
     """Fan out in batches of RECOMPUTE_BATCH_SIZE agreements, so several workers share
     the work while each batch costs a constant number of queries."""
     ids = list(Agreement.objects.order_by("pk").values_list("id", flat=True))
-    for batch in batches(ids):
+    for batch in services.batches(ids):
         recompute_agreements.delay(batch)
     return len(ids)
 
@@ -85,6 +80,6 @@ def schedule_recompute(agreement_ids: list[int]) -> list[int]:
         for agreement_id in agreement_ids
         if cache.add(PENDING.format(agreement_id), 1, timeout=delay + 600)
     ]
-    for batch in batches(scheduled):
+    for batch in services.batches(scheduled):
         transaction.on_commit(partial(recompute_agreements.apply_async, (batch,), countdown=delay))
     return scheduled
