@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,10 @@ __all__ = [
     "Calendar",
     "Figures",
     "Interval",
+    "Kind",
     "Maintenance",
+    "MinuteState",
+    "Status",
     "Ticket",
     "availability_from_incidents",
     "availability_from_minute_states",
@@ -46,8 +50,11 @@ __all__ = [
     "intersect",
     "latency",
     "maintenance_exclusions",
+    "minute_state_sql",
+    "objective_credit",
     "period_bounds",
     "period_credit",
+    "period_credit_cap",
     "period_id",
     "periods_overlapping",
     "ratio",
@@ -60,6 +67,74 @@ __all__ = [
 ]
 
 Interval = tuple[datetime, datetime]
+
+
+class Status(StrEnum):
+    """An objective's status in a period (rules 9 and 10; docs/rules.md)."""
+
+    MET = "met"
+    AT_RISK = "at_risk"  # open periods only
+    BREACHED = "breached"
+    NO_DATA = "no_data"
+
+    @property
+    def words(self) -> str:
+        """The status as people read it ("at risk", "no data")."""
+        return self.value.replace("_", " ")
+
+    @property
+    def rank(self) -> int:
+        """Worst first: breached, at risk, no data, met (for sorting cards and rows)."""
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {Status.BREACHED: 0, Status.AT_RISK: 1, Status.NO_DATA: 2, Status.MET: 3}
+
+
+class Kind(StrEnum):
+    """What an objective measures: its indicator, and for availability its source."""
+
+    AVAILABILITY_PROBES = "availability:probes"  # rule 4
+    AVAILABILITY_INCIDENTS = "availability:incidents"  # rule 5
+    LATENCY = "latency"  # rule 6
+    RATIO = "ratio"  # rule 7
+    RESPONSE_TIME = "response_time"  # rule 8
+    RESOLUTION_TIME = "resolution_time"  # rule 8
+
+    @classmethod
+    def of(cls, indicator: str, source: str = "") -> Kind:
+        """The kind of an objective from its document fields; ValueError when unknown."""
+        return cls(
+            f"availability:{source or 'probes'}" if indicator == "availability" else indicator
+        )
+
+    @property
+    def unit(self) -> str:
+        """The indivisible unit its error budget is counted in (rule 11)."""
+        return _KIND_UNITS[self]
+
+    @property
+    def from_summaries(self) -> bool:
+        """Counted from per-minute/hour/day summaries, so a settled past can be checkpointed."""
+        return self in (Kind.AVAILABILITY_PROBES, Kind.LATENCY, Kind.RATIO)
+
+
+_KIND_UNITS = {
+    Kind.AVAILABILITY_PROBES: "minutes",
+    Kind.AVAILABILITY_INCIDENTS: "seconds",
+    Kind.LATENCY: "probes",
+    Kind.RATIO: "events",
+    Kind.RESPONSE_TIME: "tickets",
+    Kind.RESOLUTION_TIME: "tickets",
+}
+
+
+class MinuteState(StrEnum):
+    """The verdict of one eligible minute with data (rule 4)."""
+
+    UP = "up"
+    DOWN = "down"
+
 
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
@@ -408,6 +483,8 @@ def clip_sorted(a: Sequence[Interval], window: Interval) -> list[Interval]:
     time to many windows."""
     lo, hi = _utc(window[0]), _utc(window[1])
     out: list[Interval] = []
+    if hi <= lo:  # an empty window clips everything away, as ``clip`` does
+        return out
     for start, end in a:
         if end <= lo:
             continue
@@ -497,15 +574,28 @@ def eligible_minute_ranges(covered: Sequence[Interval]) -> list[Interval]:
     return out
 
 
-def classify_minute(ok: int, failed: int) -> str | None:
-    """Verdict of one minute: "down" when more than half of its results failed, else "up".
+def classify_minute(ok: int, failed: int) -> MinuteState | None:
+    """Rule 4, the one definition of a down minute: DOWN when more than half of the
+    minute's probe results failed, else UP; None when the minute has no result at all.
 
-    None when the minute has no result at all.
+    ``minute_state_sql`` is the same rule as SQL; tests hold the two together.
     """
     total = ok + failed
     if total <= 0:
         return None
-    return "down" if 2 * failed > total else "up"
+    return MinuteState.DOWN if 2 * failed > total else MinuteState.UP
+
+
+def minute_state_sql(ok: str, failed: str) -> tuple[str, str]:
+    """Rule 4 as two SQL boolean expressions ``(up, down)`` over the SQL expressions ``ok``
+    and ``failed`` (integer counts of a minute's results, e.g. column names).
+
+    Every SQL summary and read builds its text from here, so the rule has one home; the
+    expressions are valid in PostgreSQL and SQLite. Same verdicts as ``classify_minute``.
+    """
+    down = f"(2 * {failed} > {ok} + {failed})"
+    up = f"({ok} + {failed} > 0 AND 2 * {failed} <= {ok} + {failed})"
+    return up, down
 
 
 def availability_from_probes(
@@ -532,7 +622,7 @@ def availability_from_probes(
             if verdict is None:
                 continue
             with_data += 1
-            if verdict == "up":
+            if verdict is MinuteState.UP:
                 up += 1
             else:
                 down += 1
@@ -727,18 +817,18 @@ def status(
     budget: Budget,
     burn_rate_1h: Decimal | None,
     closed: bool,
-) -> str:
-    """Rule 10: "no_data", "breached", "met", or (open periods only) "at_risk"."""
+) -> Status:
+    """Rule 10: NO_DATA, BREACHED, MET, or (open periods only) AT_RISK."""
     if achieved is None:
-        return "no_data"
+        return Status.NO_DATA
     if achieved < target:
-        return "breached"
+        return Status.BREACHED
     if closed:
-        return "met"
+        return Status.MET
     with localcontext(_DECIMAL):
         overspending = budget.spent > _AT_RISK_SPENT_SHARE * budget.total
     burning = burn_rate_1h is not None and burn_rate_1h >= _AT_RISK_BURN_RATE
-    return "at_risk" if overspending or burning else "met"
+    return Status.AT_RISK if overspending or burning else Status.MET
 
 
 # --------------------------------------------------------------------------------------------
@@ -760,11 +850,25 @@ def credit_percent(achieved: Decimal | None, tiers: Sequence[tuple[Decimal, Deci
     return -min(applicable)[1]
 
 
+def objective_credit(*, monthly_fee: Decimal, percent: Decimal) -> Decimal:
+    """Rule 12: one objective's credit, monthly_fee × percent / 100, exact (not rounded)."""
+    with localcontext(_DECIMAL):
+        return monthly_fee * percent / _HUNDRED
+
+
+def period_credit_cap(*, monthly_fee: Decimal, cap_percent: Decimal) -> Decimal:
+    """Rule 12: the most a period can credit, monthly_fee × cap_percent / 100, exact."""
+    with localcontext(_DECIMAL):
+        return monthly_fee * cap_percent / _HUNDRED
+
+
 def period_credit(
     *, monthly_fee: Decimal, percents: Iterable[Decimal], cap_percent: Decimal
 ) -> Decimal:
-    """Σ monthly_fee × percent / 100, capped at cap_percent of the fee, half-up to 0.01."""
+    """Rule 12: Σ objective credits, capped at cap_percent of the fee, half-up to 0.01."""
     with localcontext(_DECIMAL):
-        earned = sum((monthly_fee * percent / _HUNDRED for percent in percents), Decimal(0))
-        cap = monthly_fee * cap_percent / _HUNDRED
+        earned = sum(
+            (objective_credit(monthly_fee=monthly_fee, percent=p) for p in percents), Decimal(0)
+        )
+        cap = period_credit_cap(monthly_fee=monthly_fee, cap_percent=cap_percent)
         return min(earned, cap).quantize(_CENT, rounding=ROUND_HALF_UP)

@@ -118,6 +118,17 @@ def test_clip_sorted_equals_clip_on_normalised_intervals(
     assert engine.clip_sorted(a, (w[0].astimezone(berlin), w[1])) == engine.clip(a, w)
 
 
+def test_clip_sorted_to_an_empty_window_returns_nothing() -> None:
+    # Found by the property test above: clipping to an empty window gave a zero-length
+    # interval where ``clip`` gives none.
+    base = u(2026, 1, 1)
+    spans = [(base, base + timedelta(minutes=2))]
+    empty = (base + timedelta(minutes=1), base + timedelta(minutes=1))
+    assert engine.clip_sorted(spans, empty) == engine.clip(spans, empty) == []
+    backwards = (base + timedelta(minutes=1), base)
+    assert engine.clip_sorted(spans, backwards) == []
+
+
 def test_contains_is_half_open() -> None:
     covered = [(u(2026, 1, 1, 1), u(2026, 1, 1, 2)), (u(2026, 1, 1, 3), u(2026, 1, 1, 4))]
     assert engine.contains(covered, u(2026, 1, 1, 1))
