@@ -81,6 +81,7 @@ def document(i: int, start: dt.date) -> dict:
 def load(now: dt.datetime) -> None:
     from django.db import connection
 
+    from agreements.engine import minute_state_sql
     from agreements.services import agreement_import
     from metrics import partitions
 
@@ -121,18 +122,18 @@ def load(now: dt.datetime) -> None:
             "SELECT service_id, date_trunc('minute', ts), count(*) FILTER (WHERE ok), "
             "count(*) FILTER (WHERE NOT ok) FROM metrics_proberesult GROUP BY 1, 2"
         )
+        up, down = minute_state_sql("ok", "failed")  # rule 4, from its one home
         cursor.execute(
             "INSERT INTO metrics_probeday (service_id, day, up, down, probes_ok, probes_failed) "
             "SELECT service_id, (minute AT TIME ZONE 'UTC')::date, "
-            "count(*) FILTER (WHERE 2 * failed <= ok + failed AND ok + failed > 0), "
-            "count(*) FILTER (WHERE 2 * failed > ok + failed), sum(ok), sum(failed) "
+            f"count(*) FILTER (WHERE {up}), count(*) FILTER (WHERE {down}), sum(ok), sum(failed) "
             "FROM metrics_probeminute GROUP BY 1, 2"
         )
         cursor.execute(
             "INSERT INTO metrics_probehour (service_id, hour, up, down) "
             "SELECT service_id, date_trunc('hour', minute), "
-            "count(*) FILTER (WHERE 2 * failed <= ok + failed AND ok + failed > 0), "
-            "count(*) FILTER (WHERE 2 * failed > ok + failed) FROM metrics_probeminute GROUP BY 1, 2"
+            f"count(*) FILTER (WHERE {up}), count(*) FILTER (WHERE {down}) "
+            "FROM metrics_probeminute GROUP BY 1, 2"
         )
         cursor.execute(
             "INSERT INTO metrics_probelatencyhour (service_id, hour, threshold_ms, fast, total) "

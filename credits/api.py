@@ -184,7 +184,7 @@ class ComplianceHistoryView(APIView):
                             "target": _number(e.target),
                             "achieved": _number(e.achieved),
                             "status": e.status,
-                            "met": e.status == "met",
+                            "met": e.status == engine.Status.MET,
                             "credit_percent": _number(e.credit_percent),
                         }
                         for e in evaluations

@@ -127,8 +127,10 @@ def split(
     return days, hours, edges
 
 
-UP = "SUM(CASE WHEN t.ok + t.failed > 0 AND 2 * t.failed <= t.ok + t.failed THEN 1 ELSE 0 END)"
-DOWN = "SUM(CASE WHEN 2 * t.failed > t.ok + t.failed THEN 1 ELSE 0 END)"
+# Rule 4 over raw minute rows, built from its one home in the engine.
+_UP_SQL, _DOWN_SQL = engine.minute_state_sql("t.ok", "t.failed")
+UP = f"SUM(CASE WHEN {_UP_SQL} THEN 1 ELSE 0 END)"
+DOWN = f"SUM(CASE WHEN {_DOWN_SQL} THEN 1 ELSE 0 END)"
 
 
 def _add(out: dict[str, list[int]], found: list[tuple[Any, ...]]) -> None:

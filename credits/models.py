@@ -13,7 +13,13 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+from agreements import engine
 from agreements.models import Agreement, TermsVersion
+
+# The statuses of rules 9-10, as Django choices built from their one home in the engine.
+EvaluationStatus = models.TextChoices(  # type: ignore[call-overload]
+    "EvaluationStatus", [(s.name, (s.value, s.words)) for s in engine.Status]
+)
 
 
 class PeriodQuerySet(models.QuerySet["Period"]):
@@ -99,7 +105,7 @@ class Evaluation(models.Model):
     completeness = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
     eligible = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal(0))
     pending = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=10)
+    status = models.CharField(max_length=10, choices=EvaluationStatus.choices)
     budget_total = models.DecimalField(max_digits=24, decimal_places=6)
     budget_spent = models.DecimalField(max_digits=24, decimal_places=6)
     budget_remaining = models.DecimalField(max_digits=24, decimal_places=6)
@@ -117,7 +123,7 @@ class Evaluation(models.Model):
                 fields=["period", "revision", "objective_key"], name="credits_evaluation_unique"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["met", "at_risk", "breached", "no_data"]),
+                condition=Q(status__in=EvaluationStatus.values),
                 name="credits_evaluation_status_valid",
             ),
         ]

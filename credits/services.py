@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from agreements import engine
+from agreements.engine import Kind
 from agreements.models import Agreement, Customer, Service, TermsVersion
 from credits import checkpoints, measure, signals
 from credits.models import Evaluation, Period
@@ -205,7 +206,7 @@ def evaluate_many(jobs: Sequence[Job]) -> list[PeriodResult | None]:
                         parts.append((f"{tag}#settled", settled))
             parts.append((f"{tag}@1h", hour))
             for part_tag, part in parts:
-                if o.kind == "availability:probes":
+                if o.kind == Kind.AVAILABILITY_PROBES:
                     probe_requests.append((part_tag, sid, engine.eligible_minute_ranges(part)))
                 elif o.kind == "latency":
                     latency_requests.append((part_tag, sid, part, o.threshold_ms or 0))
@@ -221,7 +222,7 @@ def evaluate_many(jobs: Sequence[Job]) -> list[PeriodResult | None]:
         services[o.service]
         for p in todo
         for o in p.terms.objectives
-        if o.kind == "availability:incidents" and o.service in services
+        if o.kind == Kind.AVAILABILITY_INCIDENTS and o.service in services
     }
     outages: dict[int, list[tuple[dt.datetime, dt.datetime | None]]] = {}
     if incident_services:
@@ -274,7 +275,7 @@ def evaluate_many(jobs: Sequence[Job]) -> list[PeriodResult | None]:
 
 
 # Indicators whose counts come from summaries, and can therefore be checkpointed.
-COUNTED = ("availability:probes", "latency", "ratio")
+COUNTED = tuple(k for k in Kind if k.from_summaries)
 
 # Covered time of whole periods, computed once per process for the same inputs (the
 # calendar arithmetic is the costliest Python of a recompute); keyed by value, so it can
@@ -361,7 +362,7 @@ def _period_result(
     terms, now, closed = p.terms, p.job.now, p.job.closed
     results = []
     new_checkpoints = []
-    by_kind = {"availability:probes": states, "latency": latencies, "ratio": events}
+    by_kind = {Kind.AVAILABILITY_PROBES: states, Kind.LATENCY: latencies, Kind.RATIO: events}
     for o in terms.objectives:
         if o.key in p.rebuilt:
             through, print_ = p.rebuilt[o.key]
@@ -370,7 +371,7 @@ def _period_result(
     for o in terms.objectives:
         sid = services.get(o.service or "")
         hour: engine.Figures | None = None
-        if o.kind == "availability:probes":
+        if o.kind == Kind.AVAILABILITY_PROBES:
             ranges = engine.eligible_minute_ranges(p.covered.get(o.key, []))
             eligible = sum(int((b - a).total_seconds()) // 60 for a, b in ranges)
             up, down = _whole(p, states, o.key)
@@ -379,7 +380,7 @@ def _period_result(
             hour = engine.availability_from_minute_states(
                 up=h_up, down=h_down, eligible=h_up + h_down
             )
-        elif o.kind == "availability:incidents":
+        elif o.kind == Kind.AVAILABILITY_INCIDENTS:
             spans = outages.get(sid, []) if sid else []
             figures = engine.availability_from_incidents(
                 covered=p.covered.get(o.key, []), outages=spans, now=now

@@ -10,15 +10,6 @@ from typing import Any
 from agreements import engine
 from agreements.document import WEEKDAYS, parse_duration, parse_range
 
-UNITS = {
-    "availability:probes": "minutes",
-    "availability:incidents": "seconds",
-    "latency": "probes",
-    "ratio": "events",
-    "response_time": "tickets",
-    "resolution_time": "tickets",
-}
-
 
 @dataclass(frozen=True)
 class ObjectiveTerms:
@@ -36,12 +27,12 @@ class ObjectiveTerms:
     tiers: tuple[tuple[Decimal, Decimal], ...]
 
     @property
-    def kind(self) -> str:
-        return f"availability:{self.source}" if self.indicator == "availability" else self.indicator
+    def kind(self) -> engine.Kind:
+        return engine.Kind.of(self.indicator, self.source)
 
     @property
     def unit(self) -> str:
-        return UNITS[self.kind]
+        return self.kind.unit
 
 
 @dataclass(frozen=True)

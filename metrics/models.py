@@ -8,9 +8,11 @@ need, maintained in the same transaction as the raw rows they summarise.
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
+from agreements.engine import minute_state_sql
 from agreements.models import Customer, Service
 
 
@@ -51,6 +53,15 @@ class ProbeResult(models.Model):
 # has just read, and deleting a service still cascades to these rows (Django collects them).
 
 
+class ProbeMinuteQuerySet(models.QuerySet["ProbeMinute"]):
+    def down(self) -> ProbeMinuteQuerySet:
+        """Minutes that are down by rule 4, the SQL taken from ``engine.minute_state_sql``."""
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        _, down = minute_state_sql(f"{table}.ok", f"{table}.failed")
+        # The text is built from column names only, never from input.
+        return self.filter(RawSQL(down, (), output_field=models.BooleanField()))  # noqa: S611
+
+
 class ProbeMinute(models.Model):
     """Probe results of one service in one UTC minute, summed over probe locations."""
 
@@ -60,6 +71,8 @@ class ProbeMinute(models.Model):
     minute = models.DateTimeField()
     ok = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+
+    objects = ProbeMinuteQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -20,6 +20,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg2.errors import UniqueViolation
 
+from agreements.engine import MinuteState, classify_minute, minute_state_sql
 from metrics.models import (
     EventCount,
     EventMinute,
@@ -44,6 +45,7 @@ from metrics.signals import (
 )
 
 UTC = dt.UTC
+UP, DOWN = MinuteState.UP, MinuteState.DOWN
 
 
 @dataclass
@@ -65,13 +67,6 @@ class IngestResult:
 
 def minute_of(ts: dt.datetime) -> dt.datetime:
     return ts.replace(second=0, microsecond=0)
-
-
-def classify(ok: int, failed: int) -> str | None:
-    """Rule 4: down when more than half of the minute's results failed."""
-    if ok + failed == 0:
-        return None
-    return "down" if 2 * failed > ok + failed else "up"
 
 
 def _retrying(write: Any, *args: Any, **kwargs: Any) -> IngestResult:
@@ -243,9 +238,8 @@ WITH ins AS ({insert}
 ), days AS (
     INSERT INTO metrics_probeday (service_id, day, up, down, probes_ok, probes_failed)
     SELECT service_id, day,
-        sum((n_ok + n_failed > 0 AND 2 * n_failed <= n_ok + n_failed)::int
-            - (o_ok + o_failed > 0 AND 2 * o_failed <= o_ok + o_failed)::int),
-        sum((2 * n_failed > n_ok + n_failed)::int - (2 * o_failed > o_ok + o_failed)::int),
+        sum({up_now}::int - {up_before}::int),
+        sum({down_now}::int - {down_before}::int),
         sum(a_ok), sum(a_failed)
     FROM moves GROUP BY service_id, day ORDER BY service_id, day
     ON CONFLICT (service_id, day) DO UPDATE
@@ -256,9 +250,8 @@ WITH ins AS ({insert}
 ), hours AS (
     INSERT INTO metrics_probehour (service_id, hour, up, down)
     SELECT service_id, hour,
-        sum((n_ok + n_failed > 0 AND 2 * n_failed <= n_ok + n_failed)::int
-            - (o_ok + o_failed > 0 AND 2 * o_failed <= o_ok + o_failed)::int),
-        sum((2 * n_failed > n_ok + n_failed)::int - (2 * o_failed > o_ok + o_failed)::int)
+        sum({up_now}::int - {up_before}::int),
+        sum({down_now}::int - {down_before}::int)
     FROM moves GROUP BY service_id, hour ORDER BY service_id, hour
     ON CONFLICT (service_id, hour) DO UPDATE
         SET up = metrics_probehour.up + EXCLUDED.up, down = metrics_probehour.down + EXCLUDED.down
@@ -276,9 +269,19 @@ _MINUTES_UPSERT = """minutes AS (
         SET ok = metrics_probeminute.ok + EXCLUDED.ok,
             failed = metrics_probeminute.failed + EXCLUDED.failed
     RETURNING service_id, minute, ok, failed"""
-_PROBE_UPSERT = _PROBE_SUMMARIES.format(insert=_PROBE_INSERT, minutes=_MINUTES_UPSERT)
-_PROBE_UPSERT_SKIPPING_DUPLICATES = _PROBE_SUMMARIES.format(
-    insert=_PROBE_INSERT_SKIPPING_DUPLICATES, minutes=_MINUTES_UPSERT
+# Rule 4 (a minute's verdict) before and after the batch, as SQL built from its one home.
+_UP_NOW, _DOWN_NOW = minute_state_sql("n_ok", "n_failed")
+_UP_BEFORE, _DOWN_BEFORE = minute_state_sql("o_ok", "o_failed")
+_PROBE_UPSERT, _PROBE_UPSERT_SKIPPING_DUPLICATES = (
+    _PROBE_SUMMARIES.format(
+        insert=insert,
+        minutes=_MINUTES_UPSERT,
+        up_now=_UP_NOW,
+        up_before=_UP_BEFORE,
+        down_now=_DOWN_NOW,
+        down_before=_DOWN_BEFORE,
+    )
+    for insert in (_PROBE_INSERT, _PROBE_INSERT_SKIPPING_DUPLICATES)
 )
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -423,7 +426,7 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
     updates: list[ProbeMinute] = []
     for (sid, minute), (ok, failed) in added.items():
         found = existing.get((sid, minute))
-        before = classify(found.ok, found.failed) if found else None
+        before = classify_minute(found.ok, found.failed) if found else None
         if found is None:
             row = ProbeMinute(service_id=sid, minute=minute, ok=ok, failed=failed)
             creates.append(row)
@@ -432,15 +435,17 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
             row.ok += ok
             row.failed += failed
             updates.append(row)
-        after = classify(row.ok, row.failed)
+        after = classify_minute(row.ok, row.failed)
+        up_move = (after is UP) - (before is UP)
+        down_move = (after is DOWN) - (before is DOWN)
         move = day_moves[(sid, minute.date())]
-        move[0] += (after == "up") - (before == "up")
-        move[1] += (after == "down") - (before == "down")
+        move[0] += up_move
+        move[1] += down_move
         move[2] += ok
         move[3] += failed
         hour = hour_moves[(sid, minute.replace(minute=0))]
-        hour[0] += (after == "up") - (before == "up")
-        hour[1] += (after == "down") - (before == "down")
+        hour[0] += up_move
+        hour[1] += down_move
     ProbeMinute.objects.bulk_create(creates, batch_size=1000)
     ProbeMinute.objects.bulk_update(updates, ["ok", "failed"], batch_size=1000)
     _add_to(

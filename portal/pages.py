@@ -25,13 +25,13 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
-    Q,
     Subquery,
     Sum,
     Value,
 )
 
 from agreements import engine
+from agreements.engine import Kind, Status
 from agreements.models import (
     Agreement,
     AgreementDocument,
@@ -48,8 +48,7 @@ from portal import charts, statements
 UTC = dt.UTC
 HISTORY_DAYS = 90
 LATENCY_DAYS = 7
-STATUS_ORDER = {"breached": 0, "at_risk": 1, "no_data": 2, "met": 3}
-STATUS_ICONS = {"met": "✓", "at_risk": "!", "breached": "✕", "no_data": "?"}
+STATUS_ICONS = {Status.MET: "✓", Status.AT_RISK: "!", Status.BREACHED: "✕", Status.NO_DATA: "?"}
 INDICATOR_WORDS = {
     "availability": "Availability",
     "latency": "Latency",
@@ -153,14 +152,14 @@ class PeriodFigures:
     def worst(self) -> Evaluation | None:
         return min(
             self.evaluations,
-            key=lambda e: (STATUS_ORDER.get(e.status, 9), _budget_key(e)),
+            key=lambda e: (Status(e.status).rank, _budget_key(e)),
             default=None,
         )
 
     @property
     def status(self) -> str:
         worst = self.worst
-        return worst.status if worst else "no_data"
+        return worst.status if worst else Status.NO_DATA
 
 
 def _budget_key(e: Evaluation) -> Decimal:
@@ -220,7 +219,7 @@ class AgreementSummary:
 
     @property
     def status(self) -> str:
-        return self.period.status if self.period else "no_data"
+        return self.period.status if self.period else Status.NO_DATA
 
     @property
     def worst(self) -> Evaluation | None:
@@ -281,7 +280,7 @@ def budget_overview(summaries: list[AgreementSummary]) -> list[BudgetRow]:
         if s.period is not None
         for e in s.period.evaluations
     ]
-    rows.sort(key=lambda r: (_budget_key(r.evaluation), STATUS_ORDER.get(r.evaluation.status, 9)))
+    rows.sort(key=lambda r: (_budget_key(r.evaluation), Status(r.evaluation.status).rank))
     return rows
 
 
@@ -293,13 +292,13 @@ def budget_overview(summaries: list[AgreementSummary]) -> list[BudgetRow]:
 def objective_sentence(o: ObjectiveTerms) -> str:
     target = f"{plain(o.target)}%"
     coverage = "at all times" if o.coverage == "always" else f"during {o.coverage}"
-    if o.kind == "availability:probes":
+    if o.kind == Kind.AVAILABILITY_PROBES:
         text = (
             f"{o.service} is available in at least {target} of the covered minutes "
             f"{coverage}, measured by probes (a minute is down when more than half of its "
             "probes fail)."
         )
-    elif o.kind == "availability:incidents":
+    elif o.kind == Kind.AVAILABILITY_INCIDENTS:
         text = (
             f"{o.service} is free of outages for at least {target} of the covered time "
             f"{coverage}, measured from reported outage incidents."
@@ -380,7 +379,7 @@ class ObjectiveView:
 
     @property
     def status(self) -> str:
-        return self.evaluation.status if self.evaluation else "no_data"
+        return self.evaluation.status if self.evaluation else Status.NO_DATA
 
 
 @dataclass
@@ -492,7 +491,7 @@ class AgreementPage:
         and evidence can say exactly which minutes counted.
         """
         probe_services = (
-            {o.service for o in self.terms.objectives if o.kind == "availability:probes"}
+            {o.service for o in self.terms.objectives if o.kind == Kind.AVAILABILITY_PROBES}
             if self.terms
             else set()
         )
@@ -506,7 +505,7 @@ class AgreementPage:
         ).values_list("service__key", "hour", "up", "down", Value("h", output_field=CharField()))
         failing = (
             ProbeMinute.objects.filter(service__key__in=probe_services, minute__gte=since)
-            .filter(Q(failed__gt=F("ok")))
+            .down()
             .values_list(
                 "service__key",
                 "minute",
@@ -593,12 +592,12 @@ class AgreementPage:
     def _daily_bad(self, o: ObjectiveTerms) -> dict[dt.date, tuple[Decimal, Decimal]]:
         """(good, bad) per local day, in the objective's units, where known."""
         out: dict[dt.date, tuple[Decimal, Decimal]] = {}
-        if o.kind == "availability:probes":
+        if o.kind == Kind.AVAILABILITY_PROBES:
             days, _ = self._minutes
             for (key, day), (up, dn) in days.items():
                 if key == o.service:
                     out[day] = (Decimal(up), Decimal(dn))
-        elif o.kind == "availability:incidents":
+        elif o.kind == Kind.AVAILABILITY_INCIDENTS:
             outages = [
                 (i.started_at, i.resolved_at or self.now)
                 for i in self.incidents_all
@@ -650,10 +649,10 @@ class AgreementPage:
                     status = "at_risk"
                 else:
                     status = "breached"
-                what = "down" if o.kind == "availability:probes" else "of outage"
+                what = "down" if o.kind == Kind.AVAILABILITY_PROBES else "of outage"
                 bad_text = (
                     f"{int(bad)} min {what}"
-                    if o.kind == "availability:probes"
+                    if o.kind == Kind.AVAILABILITY_PROBES
                     else f"{span(bad)} {what}"
                 )
                 label = f"{pct(achieved, '0.01')} available ({bad_text})"
@@ -736,7 +735,7 @@ class AgreementPage:
                 if o.service != i.service.key or not o.kind.startswith("availability"):
                     continue
                 covered = self._covered(o, (i.started_at, end))
-                if o.kind == "availability:probes":
+                if o.kind == Kind.AVAILABILITY_PROBES:
                     ranges = engine.eligible_minute_ranges(covered)
                     counted = sum(
                         1 for m in down.get(o.service, ()) if any(a <= m < b for a, b in ranges)
@@ -797,7 +796,7 @@ class AgreementPage:
         keys = {
             o.service
             for o in (self.terms.objectives if self.terms else ())
-            if o.kind in ("latency", "availability:probes")
+            if o.kind in ("latency", Kind.AVAILABILITY_PROBES)
         }
         if not keys:
             return []
@@ -950,14 +949,14 @@ def statement_for(agreement: Agreement, period: str) -> statements.Statement | N
         .select_related("service")
         .order_by("started_at")
     )
-    probe_keys = {o.service for o in terms.objectives if o.kind == "availability:probes"}
+    probe_keys = {o.service for o in terms.objectives if o.kind == Kind.AVAILABILITY_PROBES}
     down: dict[str, list[dt.datetime]] = defaultdict(list)
     if probe_keys:
         for key, minute in (
             ProbeMinute.objects.filter(
                 service__key__in=probe_keys, minute__gte=row.start, minute__lt=row.end
             )
-            .filter(failed__gt=F("ok"))
+            .down()
             .order_by("minute")
             .values_list("service__key", "minute")
         ):
@@ -994,7 +993,7 @@ def statement_for(agreement: Agreement, period: str) -> statements.Statement | N
                     continue
                 end = min(i.resolved_at or row.end, row.end)
                 inside = engine.intersect(covered, [(max(i.started_at, row.start), end)])
-                if o.kind == "availability:incidents":
+                if o.kind == Kind.AVAILABILITY_INCIDENTS:
                     seconds = (
                         Decimal(engine.duration(inside).total_seconds())
                         if i.impact == Incident.Impact.OUTAGE

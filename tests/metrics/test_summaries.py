@@ -11,9 +11,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agreements.engine import classify_minute as classify
 from agreements.models import Service
 from metrics.models import EventCount, EventMinute, ProbeDay, ProbeMinute, ProbeResult
-from metrics.services import classify, events_ingest, probes_ingest
+from metrics.services import events_ingest, probes_ingest
 
 BASE = dt.datetime(2026, 3, 31, 23, 57, tzinfo=dt.UTC)  # batches straddle a UTC day boundary
 
