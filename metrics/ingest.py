@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from metrics.rows import EventRow, IncidentRow, MaintenanceRow, ProbeRow, Row, TicketRow
+
 MAX_RECORDS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ERRORS = 1000
@@ -46,7 +48,7 @@ class Kind:
     name: str
     required: frozenset[str]
     optional: frozenset[str]
-    check: Callable[[dict[str, Any], Context], tuple[Any, ...]]
+    check: Callable[[dict[str, Any], Context], Row]
 
     @property
     def fields(self) -> frozenset[str]:
@@ -115,9 +117,9 @@ def _error(index: int | None, field: str | None, message: str) -> dict[str, Any]
     return {"index": index, "field": field, "message": message}
 
 
-def validate_batch(kind: Kind, records: list[Any], ctx: Context) -> list[tuple[Any, ...]]:
+def validate_batch(kind: Kind, records: list[Any], ctx: Context) -> list[Row]:
     errors: list[dict[str, Any]] = []
-    clean: list[tuple[Any, ...]] = []
+    clean: list[Row] = []
     fields, required = kind.fields, kind.required
     for index, record in enumerate(records):
         if not isinstance(record, dict):
@@ -226,7 +228,7 @@ def text(value: Any, field: str, *, max_length: int) -> str:
     return value.strip()
 
 
-def _probe(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+def _probe(record: dict[str, Any], ctx: Context) -> ProbeRow:
     service = record["service"]
     # The well-formed record takes the short branches; anything else gets the full
     # checks below, which name the problem.
@@ -250,7 +252,7 @@ def _probe(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
             clean = text(probe, "probe", max_length=64)
             ctx.probes[probe] = clean
         probe = clean
-    return (sid, probe, ts, ok, latency)
+    return ProbeRow(sid, probe, ts, ok, latency)
 
 
 def _latency(latency: Any, ok: bool, ctx: Context) -> float | None:
@@ -274,17 +276,17 @@ def _latency(latency: Any, ok: bool, ctx: Context) -> float | None:
     return float(latency)
 
 
-def _event(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+def _event(record: dict[str, Any], ctx: Context) -> EventRow:
     sid = service_id(record["service"], ctx)
     ts = timestamp(record["ts"], "ts", ctx)
     good = whole(record["good"], "good", ctx)
     total = whole(record["total"], "total", ctx)
     if good > total:
         raise _RecordError("good", f"must not exceed total ({good} > {total})")
-    return (sid, ts, good, total)
+    return EventRow(sid, ts, good, total)
 
 
-def _ticket(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+def _ticket(record: dict[str, Any], ctx: Context) -> TicketRow:
     cid = customer_id(record["customer"], ctx)
     external_id = text(record["external_id"], "external_id", max_length=128)
     priority = text(record["priority"], "priority", max_length=32)
@@ -295,13 +297,13 @@ def _ticket(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
         raise _RecordError("first_response_at", "must not be before opened_at")
     if resolved is not None and resolved < opened:
         raise _RecordError("resolved_at", "must not be before opened_at")
-    return (cid, external_id, priority, opened, first, resolved)
+    return TicketRow(cid, external_id, priority, opened, first, resolved)
 
 
 IMPACTS = ("outage", "degraded")
 
 
-def _incident(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+def _incident(record: dict[str, Any], ctx: Context) -> IncidentRow:
     sid = service_id(record["service"], ctx)
     external_id = text(record["external_id"], "external_id", max_length=128)
     title = text(record["title"], "title", max_length=300)
@@ -312,10 +314,10 @@ def _incident(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
     resolved = optional_timestamp(record, "resolved_at", ctx)
     if resolved is not None and resolved < started:
         raise _RecordError("resolved_at", "must not be before started_at")
-    return (sid, external_id, title, impact, started, resolved)
+    return IncidentRow(sid, external_id, title, impact, started, resolved)
 
 
-def _maintenance(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
+def _maintenance(record: dict[str, Any], ctx: Context) -> MaintenanceRow:
     sid = service_id(record["service"], ctx)
     external_id = text(record["external_id"], "external_id", max_length=128)
     title = text(record["title"], "title", max_length=300)
@@ -324,7 +326,7 @@ def _maintenance(record: dict[str, Any], ctx: Context) -> tuple[Any, ...]:
     announced = timestamp(record["announced_at"], "announced_at", ctx)
     if end <= start:
         raise _RecordError("end", "must be after start")
-    return (sid, external_id, title, start, end, announced)
+    return MaintenanceRow(sid, external_id, title, start, end, announced)
 
 
 def _kind(name: str, required: Iterable[str], optional: Iterable[str], check: Any) -> Kind:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -37,6 +37,16 @@ from metrics.models import (
     ProbeResult,
     Ticket,
 )
+from metrics.rows import (
+    UPSERT_FIELDS_START,
+    EventRow,
+    IncidentRow,
+    MaintenanceRow,
+    ProbeRow,
+    Row,
+    TicketRow,
+    UpsertRow,
+)
 from metrics.signals import (
     incident_changed,
     maintenance_changed,
@@ -45,6 +55,7 @@ from metrics.signals import (
 )
 
 UTC = dt.UTC
+RowT = TypeVar("RowT", ProbeRow, EventRow, TicketRow, IncidentRow, MaintenanceRow)
 UP, DOWN = MinuteState.UP, MinuteState.DOWN
 
 
@@ -90,33 +101,31 @@ def _retrying(write: Any, *args: Any, **kwargs: Any) -> IngestResult:
     raise AssertionError("unreachable")
 
 
-def _late_of(
-    rows: Sequence[tuple[Any, ...]],
-    closed: dict[int, dt.datetime | None],
-    ts_index: int,
-    owner_index: int = 0,
-) -> list[bool]:
+def _as_rows(rows: Sequence[Any], row_type: type[RowT]) -> list[RowT]:
+    """``rows`` as ``row_type``; plain tuples in the field order (scripts, tests) are taken
+    too. Rows from ingestion are already of the type and pass through untouched."""
+    if rows and type(rows[0]) is not row_type:
+        return [row_type._make(row) for row in rows]
+    return list(rows)
+
+
+def _late_of(rows: Sequence[Row], closed: dict[int, dt.datetime | None]) -> list[bool]:
     if all(until is None for until in closed.values()):
         return [False] * len(rows)  # no closed period anywhere: the common case
     out = []
     for row in rows:
-        until = closed.get(row[owner_index])
-        out.append(until is not None and row[ts_index] < until)
+        until = closed.get(row.owner)
+        out.append(until is not None and row.at < until)
     return out
 
 
 def _record_late(
-    kind: str,
-    rows: Sequence[tuple[Any, ...]],
-    flags: list[bool],
-    ts_index: int,
-    *,
-    customer: bool = False,
+    kind: str, rows: Sequence[Row], flags: list[bool], *, customer: bool = False
 ) -> int:
     groups: dict[int, list[dt.datetime]] = defaultdict(list)
     for row, late in zip(rows, flags, strict=True):
         if late:
-            groups[row[0]].append(row[ts_index])
+            groups[row.owner].append(row.at)
     for owner, stamps in groups.items():
         LateArrival.objects.create(
             kind=kind,
@@ -148,14 +157,15 @@ def _announce(kind: str, result: IngestResult) -> None:
 
 
 def probes_ingest(
-    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
 ) -> IngestResult:
-    """Store probe results ``(service_id, probe, ts, ok, latency_ms)``."""
-    late = _late_of(rows, closed, ts_index=2)
+    """Store probe results; ``closed`` maps service id to the end of its closed periods."""
+    probes = _as_rows(rows, ProbeRow)
+    late = _late_of(probes, closed)
     if connection.vendor == "postgresql":
-        result = _retrying(_probes_postgresql, rows, late)
+        result = _retrying(_probes_postgresql, probes, late)
     else:
-        result = _retrying(_probes_generic, rows, late)
+        result = _retrying(_probes_generic, probes, late)
     return result
 
 
@@ -288,7 +298,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 
-def _probes_postgresql(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
+def _probes_postgresql(rows: list[ProbeRow], late: list[bool]) -> IngestResult:
     # Timestamps travel as whole microseconds since the epoch: exact, and several times
     # cheaper to write than ISO 8601 text. Probe names repeat, so each is escaped once.
     buffer = io.StringIO()
@@ -325,7 +335,7 @@ def _probes_postgresql(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestR
                 raise
             cursor.execute(_PROBE_UPSERT_SKIPPING_DUPLICATES, params)
         inserted, late_groups = cursor.fetchone()
-    result = _result_of(rows, inserted, ts_index=2)
+    result = _result_of(rows, inserted)
     # Only the late rows actually stored (a re-sent duplicate is neither stored nor late).
     for service_id, count, first_ts, last_ts in late_groups or ():
         LateArrival.objects.create(
@@ -339,27 +349,26 @@ def _probes_postgresql(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestR
     return result
 
 
-def _result_of(
-    rows: Sequence[tuple[Any, ...]], inserted: int, *, ts_index: int, customer: bool = False
-) -> IngestResult:
+def _result_of(rows: Sequence[Row], inserted: int, *, customer: bool = False) -> IngestResult:
     result = IngestResult(accepted=inserted, duplicates=len(rows) - inserted)
-    owners = {row[0] for row in rows}
+    owners = {row.owner for row in rows}
     if customer:
         result.customer_ids = owners
     else:
         result.service_ids = owners
-    stamps = [row[ts_index] for row in rows]
+    stamps = [row.at for row in rows]
     result.first, result.last = min(stamps), max(stamps)
     return result
 
 
 def _new_identities(
-    model: Any, rows: list[tuple[Any, ...]], key: Any, ts_index: int, fields: list[str]
+    model: Any, rows: Sequence[ProbeRow | EventRow], fields: list[str]
 ) -> list[int]:
-    """Indexes of rows whose identity is neither stored nor repeated earlier in the batch."""
+    """Indexes of rows whose identity (``fields``, named alike on row and model) is neither
+    stored nor repeated earlier in the batch."""
     by_service: dict[int, list[dt.datetime]] = defaultdict(list)
     for row in rows:
-        by_service[row[0]].append(row[ts_index])
+        by_service[row.service_id].append(row.ts)
     stored: set[tuple[Any, ...]] = set()
     for sid, stamps in by_service.items():
         stored.update(
@@ -369,42 +378,32 @@ def _new_identities(
         )
     fresh = []
     for index, row in enumerate(rows):
-        identity = key(row)
+        identity = tuple(getattr(row, name) for name in fields)
         if identity not in stored:
             stored.add(identity)
             fresh.append(index)
     return fresh
 
 
-def _probes_generic(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
-    fresh = _new_identities(
-        ProbeResult, rows, lambda r: (r[0], r[1], r[2]), 2, ["service_id", "probe", "ts"]
-    )
+def _probes_generic(rows: list[ProbeRow], late: list[bool]) -> IngestResult:
+    fresh = _new_identities(ProbeResult, rows, ["service_id", "probe", "ts"])
+    fresh_rows = [rows[i] for i in fresh]
     now = timezone.now()
     ProbeResult.objects.bulk_create(
         [
-            ProbeResult(
-                service_id=rows[i][0],
-                probe=rows[i][1],
-                ts=rows[i][2],
-                ok=rows[i][3],
-                latency_ms=rows[i][4],
-                late=late[i],
-                received_at=now,
-            )
+            ProbeResult(**rows[i]._asdict(), late=late[i], received_at=now)  # type: ignore[misc]
             for i in fresh
         ],
         batch_size=1000,
     )
     added: dict[tuple[int, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
-    for i in fresh:
-        counts = added[(rows[i][0], minute_of(rows[i][2]))]
-        counts[0 if rows[i][3] else 1] += 1
+    for row in fresh_rows:
+        counts = added[(row.service_id, minute_of(row.ts))]
+        counts[0 if row.ok else 1] += 1
     _apply_probe_summaries(added)
-    _apply_latency_summaries([rows[i] for i in fresh])
-    result = _result_of(rows, len(fresh), ts_index=2)
-    fresh_rows = [rows[i] for i in fresh]
-    result.late = _record_late("probes", fresh_rows, [late[i] for i in fresh], ts_index=2)
+    _apply_latency_summaries(fresh_rows)
+    result = _result_of(rows, len(fresh))
+    result.late = _record_late("probes", fresh_rows, [late[i] for i in fresh])
     return result
 
 
@@ -488,10 +487,10 @@ def _add_to(
         model.objects.bulk_update(updates, list(next(iter(moves.values()))), batch_size=1000)
 
 
-def _apply_latency_summaries(rows: list[tuple[Any, ...]]) -> None:
+def _apply_latency_summaries(rows: list[ProbeRow]) -> None:
     thresholds: dict[int, list[int]] = defaultdict(list)
     for sid, value in LatencyThreshold.objects.filter(
-        service_id__in={r[0] for r in rows}
+        service_id__in={r.service_id for r in rows}
     ).values_list("service_id", "threshold_ms"):
         thresholds[sid].append(value)
     if not thresholds:
@@ -567,42 +566,36 @@ def latency_threshold_register(*, service_id: int, threshold_ms: int) -> bool:
 
 
 def events_ingest(
-    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
 ) -> IngestResult:
-    """Store event counts ``(service_id, ts, good, total)``."""
-    late = _late_of(rows, closed, ts_index=1)
-    return _retrying(_events, rows, late)
+    """Store event counts; ``closed`` maps service id to the end of its closed periods."""
+    events = _as_rows(rows, EventRow)
+    return _retrying(_events, events, _late_of(events, closed))
 
 
-def _events(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
-    fresh = _new_identities(EventCount, rows, lambda r: (r[0], r[1]), 1, ["service_id", "ts"])
+def _events(rows: list[EventRow], late: list[bool]) -> IngestResult:
+    fresh = _new_identities(EventCount, rows, ["service_id", "ts"])
+    fresh_rows = [rows[i] for i in fresh]
     now = timezone.now()
     EventCount.objects.bulk_create(
         [
-            EventCount(
-                service_id=rows[i][0],
-                ts=rows[i][1],
-                good=rows[i][2],
-                total=rows[i][3],
-                late=late[i],
-                received_at=now,
-            )
+            EventCount(**rows[i]._asdict(), late=late[i], received_at=now)  # type: ignore[misc]
             for i in fresh
         ],
         batch_size=1000,
     )
     added: dict[tuple[int, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
-    for i in fresh:
-        counts = added[(rows[i][0], minute_of(rows[i][1]))]
-        counts[0] += rows[i][2]
-        counts[1] += rows[i][3]
+    for row in fresh_rows:
+        counts = added[(row.service_id, minute_of(row.ts))]
+        counts[0] += row.good
+        counts[1] += row.total
     _add_to(
         EventMinute,
         ["service_id", "minute"],
         {key: {"good": good, "total": total} for key, (good, total) in added.items()},
     )
-    result = _result_of(rows, len(fresh), ts_index=1)
-    result.late = _record_late("events", [rows[i] for i in fresh], [late[i] for i in fresh], 1)
+    result = _result_of(rows, len(fresh))
+    result.late = _record_late("events", fresh_rows, [late[i] for i in fresh])
     return result
 
 
@@ -612,17 +605,17 @@ def _events(rows: list[tuple[Any, ...]], late: list[bool]) -> IngestResult:
 def _upsert(
     model: Any,
     owner_field: str,
-    rows: list[tuple[Any, ...]],
-    fields: list[str],
+    rows: Sequence[UpsertRow],
     closed: dict[int, dt.datetime | None],
-    ts_field: str,
     kind: str,
     on_change: Any = None,
 ) -> IngestResult:
+    # The fields stored are the row's after (owner, external_id), named as on the model.
+    fields = list(type(rows[0])._fields[UPSERT_FIELDS_START:])
     # The last record for an identity in a batch wins, as if they had been sent in order.
-    latest: dict[tuple[int, str], tuple[Any, ...]] = {}
+    latest: dict[tuple[int, str], UpsertRow] = {}
     for row in rows:
-        latest[(row[0], row[1])] = row
+        latest[(row.owner, row.external_id)] = row
     owners = {owner for owner, _ in latest}
     stored = {
         (getattr(obj, f"{owner_field}_id"), obj.external_id): obj
@@ -632,12 +625,12 @@ def _upsert(
         )
     }
     creates, updates, changes = [], [], []
-    ts_index = 2 + fields.index(ts_field)
-    late_rows, late_flags = [], []
+    late_rows: list[UpsertRow] = []
+    late_flags: list[bool] = []
     for (owner, external_id), row in latest.items():
-        values = dict(zip(fields, row[2:], strict=True))
+        values = dict(zip(fields, row[UPSERT_FIELDS_START:], strict=True))
         until = closed.get(owner)
-        is_late = until is not None and values[ts_field] < until
+        is_late = until is not None and row.at < until
         obj = stored.get((owner, external_id))
         if obj is None:
             obj = model(
@@ -669,11 +662,9 @@ def _upsert(
         result.customer_ids = owners
     else:
         result.service_ids = owners
-    stamps = [row[ts_index] for row in rows]
+    stamps = [row.at for row in rows]
     result.first, result.last = min(stamps), max(stamps)
-    result.late = _record_late(
-        kind, late_rows, late_flags, ts_index, customer=owner_field == "customer"
-    )
+    result.late = _record_late(kind, late_rows, late_flags, customer=owner_field == "customer")
     return result
 
 
@@ -710,46 +701,29 @@ def _send_after_commit(
 
 
 def incidents_ingest(
-    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
 ) -> IngestResult:
-    fields = ["title", "impact", "started_at", "resolved_at"]
-    return _retrying(
-        _upsert, Incident, "service", rows, fields, closed, "started_at", "incidents", _timeline
-    )
+    incidents = _as_rows(rows, IncidentRow)
+    return _retrying(_upsert, Incident, "service", incidents, closed, "incidents", _timeline)
 
 
 def maintenance_ingest(
-    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
 ) -> IngestResult:
+    windows = _as_rows(rows, MaintenanceRow)
     return _retrying(
-        _upsert,
-        Maintenance,
-        "service",
-        rows,
-        ["title", "start", "end", "announced_at"],
-        closed,
-        "start",
-        "maintenance",
-        _maintenance_changed,
+        _upsert, Maintenance, "service", windows, closed, "maintenance", _maintenance_changed
     )
 
 
 def tickets_ingest(
-    *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
 ) -> IngestResult:
-    return _retrying(
-        _upsert,
-        Ticket,
-        "customer",
-        rows,
-        ["priority", "opened_at", "first_response_at", "resolved_at"],
-        closed,
-        "opened_at",
-        "tickets",
-    )
+    tickets = _as_rows(rows, TicketRow)
+    return _retrying(_upsert, Ticket, "customer", tickets, closed, "tickets")
 
 
-WRITERS = {
+WRITERS: dict[str, Callable[..., IngestResult]] = {
     "probes": probes_ingest,
     "events": events_ingest,
     "incidents": incidents_ingest,
@@ -759,8 +733,9 @@ WRITERS = {
 
 
 def ingest(
-    kind: str, *, rows: list[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
+    kind: str, *, rows: Sequence[Row], closed: dict[int, dt.datetime | None]
 ) -> IngestResult:
+    """Store a validated batch of ``kind`` (a key of ``WRITERS``) and announce it."""
     result = WRITERS[kind](rows=rows, closed=closed)
     _announce(kind, result)
     return result

@@ -1,0 +1,105 @@
+"""Validated measurement records, one named tuple per kind (SPEC §4 ingestion fields).
+
+Ingestion turns each accepted JSON or CSV record into one of these, with names and ids
+resolved; the writers in ``metrics.services`` read them by field name. Each row also says
+whose it is (``owner``: a service id, or a customer id for tickets) and the instant that
+decides its period (``at``), which is what late-arrival checks need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+
+class ProbeRow(NamedTuple):
+    service_id: int
+    probe: str  # location name
+    ts: dt.datetime
+    ok: bool
+    latency_ms: float | None  # milliseconds; None when the probe failed without one
+
+    @property
+    def owner(self) -> int:
+        return self.service_id
+
+    @property
+    def at(self) -> dt.datetime:
+        return self.ts
+
+
+class EventRow(NamedTuple):
+    service_id: int
+    ts: dt.datetime
+    good: int
+    total: int
+
+    @property
+    def owner(self) -> int:
+        return self.service_id
+
+    @property
+    def at(self) -> dt.datetime:
+        return self.ts
+
+
+# Records updated by external id: (owner, external_id) first, then the stored fields, in
+# the order the model's fields take them.
+
+
+class TicketRow(NamedTuple):
+    customer_id: int
+    external_id: str
+    priority: str
+    opened_at: dt.datetime
+    first_response_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+
+    @property
+    def owner(self) -> int:
+        return self.customer_id
+
+    @property
+    def at(self) -> dt.datetime:
+        return self.opened_at
+
+
+class IncidentRow(NamedTuple):
+    service_id: int
+    external_id: str
+    title: str
+    impact: str
+    started_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+    @property
+    def owner(self) -> int:
+        return self.service_id
+
+    @property
+    def at(self) -> dt.datetime:
+        return self.started_at
+
+
+class MaintenanceRow(NamedTuple):
+    service_id: int
+    external_id: str
+    title: str
+    start: dt.datetime
+    end: dt.datetime
+    announced_at: dt.datetime
+
+    @property
+    def owner(self) -> int:
+        return self.service_id
+
+    @property
+    def at(self) -> dt.datetime:
+        return self.start
+
+
+Row = ProbeRow | EventRow | TicketRow | IncidentRow | MaintenanceRow
+UpsertRow = TicketRow | IncidentRow | MaintenanceRow
+
+# Fields an upsert stores: everything after (owner, external_id).
+UPSERT_FIELDS_START = 2
