@@ -51,6 +51,7 @@ __all__ = [
     "latency",
     "maintenance_exclusions",
     "minute_state_sql",
+    "minutes_to_come",
     "objective_credit",
     "period_bounds",
     "period_credit",
@@ -574,6 +575,18 @@ def eligible_minute_ranges(covered: Sequence[Interval]) -> list[Interval]:
     return out
 
 
+def minutes_to_come(covered: Sequence[Interval], now: datetime) -> int:
+    """Rule 11: eligible minutes of ``covered`` (a whole period's covered time) that start
+    at or after the minute holding ``now``; the minute under way counts as still to come,
+    since an open period's figures so far only hold whole minutes before ``now``."""
+    first = _floor_minute(_utc(now))
+    total = 0
+    for start, end in eligible_minute_ranges(covered):
+        if end > first:
+            total += (end - max(start, first)) // MINUTE
+    return total
+
+
 def classify_minute(ok: int, failed: int) -> MinuteState | None:
     """Rule 4, the one definition of a down minute: DOWN when more than half of the
     minute's probe results failed, else UP; None when the minute has no result at all.
@@ -786,10 +799,19 @@ def ticket_times(
 # --------------------------------------------------------------------------------------------
 
 
-def error_budget(*, target: Decimal, good: Decimal, bad: Decimal) -> Budget:
-    """Rule 11: budget = (100 − target)% of good + bad; spent = bad."""
+def error_budget(
+    *, target: Decimal, good: Decimal, bad: Decimal, reachable: Decimal | None = None
+) -> Budget:
+    """Rule 11: budget = (100 − target)% of the denominator; spent = bad.
+
+    The denominator is good + bad, or for a time-based indicator in an open period
+    ``reachable``: the largest denominator the period can still reach (probes: eligible
+    minutes with data so far plus the eligible minutes to come, see ``minutes_to_come``;
+    incidents: the whole period's covered seconds). Units as ``good`` and ``bad``.
+    """
+    denominator = good + bad if reachable is None else max(reachable, good + bad)
     with localcontext(_DECIMAL):
-        total = (_HUNDRED - target) * (good + bad) / _HUNDRED
+        total = (_HUNDRED - target) * denominator / _HUNDRED
         remaining = total - bad
         percent = _HUNDRED * remaining / total if total else None
     return Budget(total=total, spent=bad, remaining=remaining, remaining_percent=percent)
@@ -817,14 +839,25 @@ def status(
     budget: Budget,
     burn_rate_1h: Decimal | None,
     closed: bool,
+    time_based: bool = False,
 ) -> Status:
-    """Rule 10: NO_DATA, BREACHED, MET, or (open periods only) AT_RISK."""
+    """Rule 10: NO_DATA, BREACHED, MET, or (open periods only) AT_RISK.
+
+    A closed period is met when achieved >= target. While open, figures are so far: a
+    ``time_based`` objective (availability) is BREACHED only once its bad time exceeds the
+    whole period's budget (``budget`` built with ``reachable``), so it can no longer be met;
+    a count-based one once achieved so far < target. BREACHED while open therefore stays
+    BREACHED at close. Otherwise AT_RISK when more than 75% of the budget is spent or the
+    last hour burns it 14.4 times faster than sustainable.
+    """
     if achieved is None:
         return Status.NO_DATA
-    if achieved < target:
-        return Status.BREACHED
     if closed:
-        return Status.MET
+        return Status.MET if achieved >= target else Status.BREACHED
+    with localcontext(_DECIMAL):
+        cannot_be_met = budget.spent > budget.total if time_based else achieved < target
+    if cannot_be_met:
+        return Status.BREACHED
     with localcontext(_DECIMAL):
         overspending = budget.spent > _AT_RISK_SPENT_SHARE * budget.total
     burning = burn_rate_1h is not None and burn_rate_1h >= _AT_RISK_BURN_RATE
