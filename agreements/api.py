@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from agreements.auth import HasScope
 from agreements.document import DocumentError
 from agreements.models import Agreement, ApiKey
+from agreements.parsers import SafeJSONParser, YAMLAliasParser, YAMLParser, YAMLTextParser
 from agreements.serializers import (
     AgreementDetailSerializer,
     AgreementSerializer,
@@ -82,8 +83,13 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_serializer_class(self) -> type:
         return AgreementDetailSerializer if self.action == "retrieve" else AgreementSerializer
 
+    parser_classes = [SafeJSONParser, YAMLParser, YAMLAliasParser, YAMLTextParser]
+
     @extend_schema(
-        request={"application/json": {"type": "object"}},
+        request={
+            "application/json": {"type": "object"},
+            "application/yaml": {"type": "string", "description": "the document as YAML"},
+        },
         responses={
             201: ImportResultSerializer,
             200: ImportResultSerializer,

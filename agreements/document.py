@@ -112,8 +112,34 @@ class DocumentError(ValueError):
         return [{"field": path, "message": message} for path, message in self.errors]
 
 
+# A document nests a handful of levels (objectives -> credits -> tier); anything much
+# deeper is hostile or broken, and refusing it early keeps parsing from recursing.
+MAX_NESTING = 32
+
+
 class _DecimalLoader(yaml.SafeLoader):
-    """YAML loader that reads numbers with a fraction as Decimal, never float."""
+    """YAML loader that reads numbers with a fraction as Decimal, never float, and refuses
+    aliases (``*name``: a few hundred bytes of nested aliases expand to gigabytes) and
+    nesting deeper than ``MAX_NESTING``."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in an agreement document", mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_NESTING} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _decimal_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
@@ -135,10 +161,14 @@ def load_document(text: str) -> Any:
             return json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as error:
             raise DocumentError([("", f"invalid JSON: {error}")]) from None
+        except RecursionError:
+            raise DocumentError([("", "invalid JSON: nested too deeply")]) from None
     try:
         return yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 (safe loader subclass)
     except yaml.YAMLError as error:
         raise DocumentError([("", f"invalid YAML: {error}")]) from None
+    except RecursionError:
+        raise DocumentError([("", "invalid YAML: nested too deeply")]) from None
 
 
 def parse_duration(value: object) -> int:

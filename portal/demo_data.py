@@ -25,11 +25,18 @@ def _month_start(day: dt.date, back: int) -> dt.datetime:
     return dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
+def _progress(out: Any, line: str) -> None:
+    if out is not None:
+        out.write(line)
+        out.flush()
+
+
 def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
     """Load measurements from three months back until ``now``; False if already there."""
     api = Service.objects.get(key="hosted-api")
     if ProbeResult.objects.filter(service=api).exists():
         return False
+    _progress(out, "Loading three months of demo measurements (a minute or two on SQLite)...")
     rng = random.Random(2026)
     start = _month_start(now.date(), 3)
     end = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=2)
@@ -69,6 +76,7 @@ def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
         minute += step
     for i in range(0, len(rows), 20_000):
         probes_ingest(rows=rows[i : i + 20_000], closed={})
+        _progress(out, f"  probe results: {min(i + 20_000, len(rows)):,} of {len(rows):,}")
 
     events = []
     minute = start

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,11 +21,34 @@ def _manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _wait_until_serving(bind: str, web: subprocess.Popen[bytes], seconds: float = 60) -> bool:
+    """True once something accepts connections on ``bind`` (host:port), False if the web
+    server exits or ``seconds`` pass first."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     bind = os.environ.get("BIND", "127.0.0.1:8000")
+    # Links in emails follow the address served unless SITE_URL says otherwise.
+    os.environ.setdefault("SITE_URL", f"http://{bind}")
+    _say("Preparing the database...")
     _manage("migrate", "--noinput", "-v", "0")
     _manage("seed_demo")
+    _say("Starting the web server, a worker and beat...")
     bin_dir = Path(sys.executable).parent
     var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
     for folder in ("broker/queue", "broker/processed"):
@@ -37,8 +61,6 @@ def main() -> int:
             bind,
             "--workers",
             "2",
-            "--access-logfile",
-            "-",
             "--graceful-timeout",
             "5",
         ],
@@ -51,7 +73,7 @@ def main() -> int:
             "worker",
             "--beat",
             "--loglevel",
-            "INFO",
+            os.environ.get("WORKER_LOG_LEVEL", "WARNING"),
             "--concurrency",
             "2",
             "--schedule",
@@ -59,11 +81,11 @@ def main() -> int:
         ],
     }
     processes = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}
-    print(
-        f"\nSLA Portal is running on http://{bind}/ (admin: http://{bind}/admin/). "
-        "Press Ctrl-C to stop.\n",
-        flush=True,
-    )
+    if _wait_until_serving(bind, processes["web"]):
+        _say(
+            f"\nSLA Portal is running on http://{bind}/ (admin: http://{bind}/admin/). "
+            "Press Ctrl-C to stop.\n"
+        )
 
     stopping = False
 

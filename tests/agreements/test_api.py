@@ -161,3 +161,33 @@ def test_unknown_api_path_is_json_404(api: Any) -> None:
     response = api("read").get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json() == {"error": "not found"}
+
+
+@pytest.mark.parametrize("content_type", ["application/yaml", "application/x-yaml", "text/yaml"])
+def test_post_takes_the_document_as_yaml(api: Any, content_type: str) -> None:
+    from tests.conftest import SAMPLE
+
+    response = api("write").post("/api/v1/agreements/", SAMPLE, content_type=content_type)
+    assert response.status_code == 201, response.content
+    assert response.json()["version"]["number"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", "aliases"),
+        ("a: " + "[" * 5000 + "\n", "nested"),
+        ("a: " + "{b: " * 20000 + "1" + "}" * 20000 + "\n", "nested"),
+        ("agreement: [unclosed\n", "invalid YAML"),
+    ],
+)
+def test_hostile_yaml_is_a_400_that_says_why(api: Any, body: str, says: str) -> None:
+    response = api("write").post("/api/v1/agreements/", body, content_type="application/yaml")
+    assert response.status_code == 400
+    assert says in json.dumps(response.json())
+
+
+def test_deep_json_is_a_400(api: Any) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = api("write").post("/api/v1/agreements/", body, content_type="application/json")
+    assert response.status_code == 400

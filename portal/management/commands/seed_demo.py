@@ -82,6 +82,12 @@ class Command(BaseCommand):
         load_measurements(timezone.now(), out=self.stdout)
         # Past months close (their credits enter the ledger or become claimable) and the
         # current month is evaluated, so every page has figures at once.
+        self._say("Closing the past months and entering their credits...")
         close_due_periods()
+        self._say("Computing this month's figures...")
         for agreement_id in Agreement.objects.values_list("id", flat=True):
             recompute_agreement(agreement_id=agreement_id)
+
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
