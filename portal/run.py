@@ -25,18 +25,23 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
+def _serving(bind: str) -> bool:
+    host, _, port = bind.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def _wait_until_serving(bind: str, web: subprocess.Popen[bytes], seconds: float = 60) -> bool:
     """True once something accepts connections on ``bind`` (host:port), False if the web
     server exits or ``seconds`` pass first."""
-    host, _, port = bind.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and web.poll() is None:
-        try:
-            with socket.create_connection((host, int(port)), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.2)
+        if _serving(bind):
+            return True
+        time.sleep(0.2)
     return False
 
 
@@ -45,6 +50,9 @@ def main() -> int:
     bind = os.environ.get("BIND", "127.0.0.1:8000")
     # Links in emails follow the address served unless SITE_URL says otherwise.
     os.environ.setdefault("SITE_URL", f"http://{bind}")
+    if _serving(bind):
+        _say(f"Something is already serving on {bind}: stop it, or set BIND=host:port.")
+        return 1
     _say("Preparing the database...")
     _manage("migrate", "--noinput", "-v", "0")
     _manage("seed_demo")
@@ -61,6 +69,8 @@ def main() -> int:
             bind,
             "--workers",
             "2",
+            "--log-level",
+            "warning",
             "--graceful-timeout",
             "5",
         ],
@@ -68,6 +78,7 @@ def main() -> int:
             sys.executable,
             "-m",
             "celery",
+            "--quiet",  # no banner: the portal's address stays the last thing printed
             "-A",
             "portal",
             "worker",
