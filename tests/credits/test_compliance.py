@@ -241,6 +241,13 @@ def test_close_periods_command(shop: Any) -> None:
         call_command("close_periods", "--now", "tomorrow")
 
 
+def test_close_periods_refuses_a_now_later_than_the_real_clock(shop: Any) -> None:
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()
+    with pytest.raises(CommandError, match="later than the current time"):
+        call_command("close_periods", "--now", later)
+    assert not Period.objects.filter(state=Period.State.CLOSED).exists()
+
+
 # The compliance endpoint ----------------------------------------------------------------
 
 

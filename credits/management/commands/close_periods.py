@@ -13,7 +13,11 @@ class Command(BaseCommand):
     help = "Close every period whose data grace time has passed."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--now", metavar="ISO-8601", help="act as if it were this instant")
+        parser.add_argument(
+            "--now",
+            metavar="ISO-8601",
+            help="act as if it were this earlier instant (never later than the real clock)",
+        )
 
     def handle(self, *args: Any, now: str | None, **options: Any) -> None:
         instant = timezone.now()
@@ -24,6 +28,15 @@ class Command(BaseCommand):
                 raise CommandError(f"--now: {now!r} is not an ISO 8601 instant") from None
             if instant.tzinfo is None:
                 raise CommandError("--now: give a UTC offset, e.g. 2026-04-02T00:00:00Z")
+            real = timezone.now()
+            if instant > real:
+                # Rule 13: no period closes before its grace time has passed on the real
+                # clock; --now only replays an earlier instant.
+                raise CommandError(
+                    f"--now: {instant.isoformat()} is later than the current time "
+                    f"({real.replace(microsecond=0).isoformat()}); --now can only replay an "
+                    "earlier instant, and periods close once their grace time has passed"
+                )
         closed = close_due_periods(now=instant)
         if not closed:
             self.stdout.write("No period to close.")
