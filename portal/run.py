@@ -22,13 +22,14 @@ def _manage(*args: str) -> None:
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    bind = os.environ.get("BIND", "127.0.0.1:8000")
+    from django.conf import settings
+
+    # Reading the settings parses every variable (a bad one stops here, naming it) and
+    # makes the folders under VAR_DIR.
+    bind, var = settings.BIND, Path(settings.VAR_DIR)
     _manage("migrate", "--noinput", "-v", "0")
     _manage("seed_demo")
     bin_dir = Path(sys.executable).parent
-    var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
-    for folder in ("broker/queue", "broker/processed"):
-        (var / folder).mkdir(parents=True, exist_ok=True)
     commands = {
         "web": [
             str(bin_dir / "gunicorn"),

@@ -17,6 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", False)
+# Where `make run` serves the portal (host:port).
+BIND = env_str("BIND", "127.0.0.1:8000") or "127.0.0.1:8000"
 
 _secret = env_str("SECRET_KEY")
 if _secret is None:
@@ -174,6 +176,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Brute-force protection: this many failed sign-ins for one username from one address
+# lock that pair out for LOGIN_LOCK_MINUTES (counted from the last failure).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15, minimum=1)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -240,6 +246,8 @@ NOTIFICATION_DIGEST_SECONDS = env_int("NOTIFICATION_DIGEST_SECONDS", 60, minimum
 
 # Requests per minute per API key, for every API endpoint (429 with Retry-After beyond).
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 1200, minimum=1)
+# The benchmark's ceiling, a view that does nothing, is served only when this is on.
+PORTAL_BENCH_TRIVIAL = env_bool("PORTAL_BENCH_TRIVIAL", False)
 # Ingestion batches are at most 10 MB; larger bodies get a 413 before being read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SPECTACULAR_SETTINGS = {

@@ -55,6 +55,9 @@ def _start(extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
         ("EMAIL_URL", "smtp://", "EMAIL_URL: SMTP URL needs a host"),
         ("ALLOWED_HOSTS", "a,,b", "ALLOWED_HOSTS: empty item"),
         ("RECOMPUTE_INTERVAL_SECONDS", "1", "RECOMPUTE_INTERVAL_SECONDS: must be at least 10"),
+        ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT: must be at least 1"),
+        ("LOGIN_LOCK_MINUTES", "soon", "LOGIN_LOCK_MINUTES: expected a whole number"),
+        ("PORTAL_BENCH_TRIVIAL", "perhaps", "PORTAL_BENCH_TRIVIAL: expected true or false"),
     ],
 )
 def test_bad_value_stops_startup_naming_the_variable(
