@@ -137,8 +137,9 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 _broker_dir = VAR_DIR / "broker"
 if not REDIS_URL:
-    # Any process may enqueue (web, commands, benchmarks), not only the worker.
-    for _folder in ("queue", "processed"):
+    # Any process may enqueue (web, commands, benchmarks), not only the worker. kombu
+    # creates the control folder without its parents, so every folder is made here.
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
@@ -148,6 +149,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # The exchange tables; kombu's default is control/ in the working directory.
+        "control_folder": str(_broker_dir / "control"),
     }
 )
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
