@@ -45,9 +45,7 @@ def recount_probes() -> tuple[dict[Any, tuple[int, int]], dict[Any, tuple[int, i
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=st.lists(probe_rows, min_size=1, max_size=4))
 def test_probe_summaries_equal_recount(
     batches: list[list[tuple[int, str, dt.datetime, bool]]],
@@ -84,9 +82,7 @@ def test_probe_summaries_equal_recount(
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     batches=st.lists(
         st.lists(
@@ -117,9 +113,7 @@ def test_event_summaries_equal_recount(batches: list[list[tuple[dt.datetime, int
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=probe_rows, after=probe_rows, threshold=st.integers(1, 20))
 def test_latency_summaries_equal_recount(
     before: list[Any], after: list[Any], threshold: int
