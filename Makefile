@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-fast lint format bench migrate clean
+.PHONY: venv run test test-fast test-deep lint format bench migrate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -28,6 +28,10 @@ test: venv
 ## test-fast: everything but the browser tests
 test-fast: venv
 	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+## test-deep: the property tests only, with fresh random examples and five times as many (HYPOTHESIS_PROFILE=deep)
+test-deep: venv
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -m hypothesis $(PYTEST_ARGS)
 
 ## lint: ruff (lint and format check), migrations up to date, mypy
 lint: venv

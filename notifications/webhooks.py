@@ -26,7 +26,6 @@ from django.conf import settings
 SIGNATURE_HEADER = "X-SLA-Signature"
 TIMESTAMP_HEADER = "X-SLA-Timestamp"
 USER_AGENT = "SLA-Portal-Webhooks/1.0"
-DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
 class UnsafeUrl(ValueError):
@@ -34,11 +33,11 @@ class UnsafeUrl(ValueError):
 
 
 def allow_private() -> bool:
-    return bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE", False))
+    return bool(settings.WEBHOOK_ALLOW_PRIVATE)
 
 
 def timeout_seconds() -> float:
-    return float(getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    return float(settings.WEBHOOK_TIMEOUT_SECONDS)
 
 
 def check_url_syntax(url: str) -> tuple[str, str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -21,9 +22,9 @@ def _declare_periodic_tasks(sender: Celery, **_: object) -> None:
         sender.conf.beat_schedule[name] = schedule
 
 
-def beat_schedule(settings: object) -> dict[str, dict[str, object]]:
+def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
     """Every periodic task of the portal, in one place."""
-    interval = getattr(settings, "RECOMPUTE_INTERVAL_SECONDS", 300)
+    interval = settings.RECOMPUTE_INTERVAL_SECONDS
     return {
         "recompute-open-periods": {"task": "credits.tasks.recompute_all", "schedule": interval},
         "close-periods": {"task": "credits.tasks.close_periods", "schedule": 300.0},

@@ -1,7 +1,6 @@
 """Routes of the customer portal pages and the account pages around sign-in."""
 
-import os
-
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
@@ -58,5 +57,5 @@ urlpatterns = [
 ]
 
 # The benchmark's ceiling, a view that does nothing, exists only when asked for.
-if os.environ.get("PORTAL_BENCH_TRIVIAL", "").lower() == "true":
+if settings.PORTAL_BENCH_TRIVIAL:
     urlpatterns.append(path("bench/trivial", views.trivial, name="bench-trivial"))

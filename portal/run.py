@@ -47,9 +47,11 @@ def _wait_until_serving(bind: str, web: subprocess.Popen[bytes], seconds: float 
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    bind = os.environ.get("BIND", "127.0.0.1:8000")
-    # Links in emails follow the address served unless SITE_URL says otherwise.
-    os.environ.setdefault("SITE_URL", f"http://{bind}")
+    from django.conf import settings
+
+    # Reading the settings parses every variable (a bad one stops here, naming it) and
+    # makes the folders under VAR_DIR.
+    bind, var = settings.BIND, Path(settings.VAR_DIR)
     if _serving(bind):
         _say(f"Something is already serving on {bind}: stop it, or set BIND=host:port.")
         return 1
@@ -58,9 +60,6 @@ def main() -> int:
     _manage("seed_demo")
     _say("Starting the web server, a worker and beat...")
     bin_dir = Path(sys.executable).parent
-    var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
-    for folder in ("broker/queue", "broker/processed"):
-        (var / folder).mkdir(parents=True, exist_ok=True)
     commands = {
         "web": [
             str(bin_dir / "gunicorn"),

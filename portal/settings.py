@@ -17,6 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", False)
+# Where `make run` serves the portal (host:port).
+BIND = env_str("BIND", "127.0.0.1:8000") or "127.0.0.1:8000"
 
 _secret = env_str("SECRET_KEY")
 if _secret is None:
@@ -29,7 +31,8 @@ SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = (env_str("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+# Links in emails follow the address served (BIND) unless SITE_URL says otherwise.
+SITE_URL = (env_str("SITE_URL", f"http://{BIND}") or "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -135,8 +138,9 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 _broker_dir = VAR_DIR / "broker"
 if not REDIS_URL:
-    # Any process may enqueue (web, commands, benchmarks), not only the worker.
-    for _folder in ("queue", "processed"):
+    # Any process may enqueue (web, commands, benchmarks), not only the worker. kombu
+    # creates the control folder without its parents, so every folder is made here.
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
@@ -146,6 +150,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # The exchange tables; kombu's default is control/ in the working directory.
+        "control_folder": str(_broker_dir / "control"),
     }
 )
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -174,6 +180,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Brute-force protection: this many failed sign-ins for one username from one address
+# lock that pair out for LOGIN_LOCK_MINUTES (counted from the last failure).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15, minimum=1)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -240,6 +250,8 @@ NOTIFICATION_DIGEST_SECONDS = env_int("NOTIFICATION_DIGEST_SECONDS", 60, minimum
 
 # Requests per minute per API key, for every API endpoint (429 with Retry-After beyond).
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 1200, minimum=1)
+# The benchmark's ceiling, a view that does nothing, is served only when this is on.
+PORTAL_BENCH_TRIVIAL = env_bool("PORTAL_BENCH_TRIVIAL", False)
 # Ingestion batches are at most 10 MB; larger bodies get a 413 before being read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SPECTACULAR_SETTINGS = {

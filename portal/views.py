@@ -37,10 +37,6 @@ from credits.models import Claim
 from portal import pages
 from portal.statements import statement_csv, statement_pdf
 
-# Brute-force protection: this many failed sign-ins for one username from one address
-# lock that pair out for LOGIN_LOCK_MINUTES (counted from the last failure).
-LOGIN_FAILURE_LIMIT = getattr(settings, "LOGIN_FAILURE_LIMIT", 5)
-LOGIN_LOCK_MINUTES = getattr(settings, "LOGIN_LOCK_MINUTES", 15)
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -56,18 +52,20 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if cache.get(_failure_key(request), 0) >= LOGIN_FAILURE_LIMIT:
+        if cache.get(_failure_key(request), 0) >= settings.LOGIN_FAILURE_LIMIT:
             form = self.get_form_class()(request)
-            context = self.get_context_data(form=form, locked_minutes=LOGIN_LOCK_MINUTES)
+            context = self.get_context_data(form=form, locked_minutes=settings.LOGIN_LOCK_MINUTES)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form: Any) -> HttpResponse:
         key = _failure_key(self.request)
         failures = cache.get(key, 0) + 1
-        cache.set(key, failures, LOGIN_LOCK_MINUTES * 60)
-        if failures >= LOGIN_FAILURE_LIMIT:
-            context = self.get_context_data(form=form, locked_minutes=LOGIN_LOCK_MINUTES)
+        # Brute-force protection (settings.LOGIN_FAILURE_LIMIT): the lock lasts from the
+        # last failure.
+        cache.set(key, failures, settings.LOGIN_LOCK_MINUTES * 60)
+        if failures >= settings.LOGIN_FAILURE_LIMIT:
+            context = self.get_context_data(form=form, locked_minutes=settings.LOGIN_LOCK_MINUTES)
             return self.render_to_response(context, status=429)
         return super().form_invalid(form)
 

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.database import DirectoryBasedExampleDatabase
 from rest_framework.test import APIClient
 
 from agreements.document import load_document
@@ -14,6 +20,37 @@ from portal.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = (ROOT / "tests" / "data" / "acme-hosting.yaml").read_text()
+
+# Hypothesis keeps its caches in .hypothesis/ of the working directory unless told.
+HYPOTHESIS_HOME = Path(django_settings.VAR_DIR) / "hypothesis"
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
+
+# Property tests (hypothesis). "ci", the default, is what `make test` runs: a fixed seed
+# per test, so every run tries the same examples and a failure is the same failure on
+# every machine, with the blob that replays it. "deep" (`make test-deep`) draws fresh
+# random examples, five times as many, and keeps the failures it finds under VAR_DIR so
+# the next deep run tries them first. Tests take their example counts from the profile.
+# The timing health check is off: on a busy shared machine it would fail a run that the
+# same seed passes on a quiet one.
+PROPERTY_EXAMPLES = 300
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=PROPERTY_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "deep",
+    max_examples=5 * PROPERTY_EXAMPLES,
+    derandomize=False,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=DirectoryBasedExampleDatabase(HYPOTHESIS_HOME / "examples"),
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Tasks run in the test process; the broker itself is exercised by `make run` in CI.
 celery_app.conf.task_always_eager = True

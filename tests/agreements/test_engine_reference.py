@@ -20,7 +20,7 @@ from fractions import Fraction
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from agreements import engine
@@ -39,7 +39,6 @@ ZONES = [
 PERIOD_ZONES = [*ZONES, "America/Havana", "Asia/Beirut", "America/Asuncion"]
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
-EXAMPLES = settings(max_examples=300, deadline=None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,7 +271,6 @@ def settings_(draw: st.DrawFn, max_hours: int = 72) -> Setting:
 # --------------------------------------------------------------------------------------------
 
 
-@EXAMPLES
 @given(settings_())
 def test_coverage_matches_reference(setting: Setting) -> None:
     start, end = setting.window
@@ -280,7 +278,6 @@ def test_coverage_matches_reference(setting: Setting) -> None:
     assert engine.coverage(setting.window, setting.tz, setting.calendar) == expected
 
 
-@EXAMPLES
 @given(settings_())
 def test_covered_time_matches_reference(setting: Setting) -> None:
     start, end = setting.window
@@ -288,7 +285,6 @@ def test_covered_time_matches_reference(setting: Setting) -> None:
     assert setting.engine_covered() == expected
 
 
-@EXAMPLES
 @given(settings_(max_hours=1), st.data())
 def test_coverage_matches_second_by_second_walk(setting: Setting, data: st.DataObject) -> None:
     # Short windows, walked one second at a time from a random sub-second phase.
@@ -356,7 +352,6 @@ def probe_stream(seed: int, setting: Setting, density: float) -> dict[datetime, 
     return counts
 
 
-@EXAMPLES
 @given(settings_(max_hours=30), st.integers(0, 2**32), st.sampled_from([0.0, 0.3, 0.9, 1.0]))
 def test_availability_from_probes_matches_reference(
     setting: Setting, seed: int, density: float
@@ -403,7 +398,6 @@ def outages(
     return out
 
 
-@EXAMPLES
 @given(settings_(max_hours=48), st.data())
 def test_availability_from_incidents_matches_reference(
     setting: Setting, data: st.DataObject
@@ -458,7 +452,6 @@ def timestamps(draw: st.DrawFn, setting: Setting, count: int) -> list[datetime]:
     return out
 
 
-@EXAMPLES
 @given(settings_(max_hours=48), st.data())
 def test_latency_matches_reference(setting: Setting, data: st.DataObject) -> None:
     threshold = data.draw(st.sampled_from([1, 200, 1000]))
@@ -490,7 +483,6 @@ def test_latency_matches_reference(setting: Setting, data: st.DataObject) -> Non
     assert close_to(figures.achieved, Fraction(100 * fast, fast + slow) if fast + slow else None)
 
 
-@EXAMPLES
 @given(settings_(max_hours=48), st.data())
 def test_ratio_matches_reference(setting: Setting, data: st.DataObject) -> None:
     stamps = timestamps(data.draw, setting, data.draw(st.integers(0, 30)))
@@ -513,7 +505,6 @@ def test_ratio_matches_reference(setting: Setting, data: st.DataObject) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@EXAMPLES
 @given(st.data())
 def test_ticket_times_match_reference(data: st.DataObject) -> None:
     tz = data.draw(st.sampled_from(ZONES))
@@ -588,7 +579,6 @@ def transition_days(tz: str, year: int) -> list[date]:
     return days
 
 
-@EXAMPLES
 @given(st.sampled_from(PERIOD_ZONES), st.integers(1985, 2035), st.data())
 def test_period_bounds_match_reference(tz: str, year: int, data: st.DataObject) -> None:
     # Effective dates fall on, next to, or away from the days the clocks change, and the
@@ -628,7 +618,6 @@ def test_period_bounds_match_reference(tz: str, year: int, data: st.DataObject) 
         assert engine.period_id(end - timedelta(microseconds=1), tz) == period
 
 
-@EXAMPLES
 @given(
     st.sampled_from(PERIOD_ZONES),
     st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2040, 1, 1)),
@@ -639,7 +628,6 @@ def test_period_id_is_the_local_month(tz: str, naive: datetime) -> None:
     assert engine.period_id(instant, tz) == f"{local.year:04d}-{local.month:02d}"
 
 
-@EXAMPLES
 @given(st.integers(1, 9998), st.integers(1, 12), st.integers(-500, 500))
 def test_shift_period_matches_month_stepping(year: int, month: int, months: int) -> None:
     y, m = year, month
@@ -679,7 +667,6 @@ def is_normal(intervals: list[tuple[datetime, datetime]]) -> bool:
     )
 
 
-@EXAMPLES
 @given(raw_intervals, raw_intervals, st.tuples(st.integers(0, 60), st.integers(0, 60)))
 def test_interval_algebra_matches_sets(
     a: list[tuple[int, int]], b: list[tuple[int, int]], window: tuple[int, int]

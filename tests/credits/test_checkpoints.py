@@ -171,9 +171,7 @@ batches = st.lists(
 )
 
 
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     tz=st.sampled_from(["Europe/Berlin", "Asia/Kolkata", "America/New_York"]),
     ranges=st.sampled_from([["00:00-24:00"], ["09:00-17:00"], ["01:30-03:30", "20:00-23:59"]]),

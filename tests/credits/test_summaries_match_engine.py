@@ -95,9 +95,7 @@ EDGE_CASES = [
     events=[(11 * 3600 - 1, 1, 2), (11 * 3600, 3, 4), (19 * 3600 - 1, 5, 6), (19 * 3600, 7, 8)],
     windows=[(12 * 3600 + 30, 3600, 0)],
 )
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     tz=st.sampled_from(["Europe/Berlin", "Asia/Kolkata", "UTC", "America/New_York"]),
     ranges=st.sampled_from([["00:00-24:00"], ["09:00-17:00"], ["01:30-03:30", "20:00-23:59"]]),

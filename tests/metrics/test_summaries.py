@@ -46,9 +46,7 @@ def recount_probes() -> tuple[dict[Any, tuple[int, int]], dict[Any, tuple[int, i
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=st.lists(probe_rows, min_size=1, max_size=4))
 def test_probe_summaries_equal_recount(
     batches: list[list[tuple[int, str, dt.datetime, bool]]],
@@ -85,9 +83,7 @@ def test_probe_summaries_equal_recount(
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     batches=st.lists(
         st.lists(
@@ -118,9 +114,7 @@ def test_event_summaries_equal_recount(batches: list[list[tuple[dt.datetime, int
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=probe_rows, after=probe_rows, threshold=st.integers(1, 20))
 def test_latency_summaries_equal_recount(
     before: list[Any], after: list[Any], threshold: int

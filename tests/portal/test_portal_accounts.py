@@ -6,10 +6,9 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
-
-from portal.views import LOGIN_FAILURE_LIMIT
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ def sign_in(client: Any, password: str, username: str = "acme-viewer", **extra: 
 def test_repeated_failures_lock_the_username_from_that_address(
     client: Any, customer_user: Any
 ) -> None:
-    for _ in range(LOGIN_FAILURE_LIMIT - 1):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT - 1):
         assert sign_in(client, "wrong").status_code == 200
     locked = sign_in(client, "wrong")
     assert locked.status_code == 429
@@ -33,18 +32,29 @@ def test_repeated_failures_lock_the_username_from_that_address(
     assert other.status_code == 302
 
 
+def test_failure_limit_and_lock_come_from_settings(
+    client: Any, customer_user: Any, settings: Any
+) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 2
+    settings.LOGIN_LOCK_MINUTES = 7
+    assert sign_in(client, "wrong").status_code == 200
+    locked = sign_in(client, "wrong")
+    assert locked.status_code == 429
+    assert "7 minutes" in locked.content.decode()
+
+
 def test_lock_is_per_username(client: Any, customer_user: Any, manager_user: Any) -> None:
-    for _ in range(LOGIN_FAILURE_LIMIT):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
         sign_in(client, "wrong")
     assert sign_in(client, "pw-acme-manager-1", username="acme-manager").status_code == 302
 
 
 def test_success_clears_the_failure_count(client: Any, customer_user: Any) -> None:
-    for _ in range(LOGIN_FAILURE_LIMIT - 1):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT - 1):
         sign_in(client, "wrong")
     assert sign_in(client, "pw-acme-viewer-1").status_code == 302
     client.post("/accounts/logout/")
-    for _ in range(LOGIN_FAILURE_LIMIT - 1):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT - 1):
         assert sign_in(client, "wrong").status_code == 200
 
 

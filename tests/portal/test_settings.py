@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,9 @@ def _start(extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
         ("EMAIL_URL", "smtp://", "EMAIL_URL: SMTP URL needs a host"),
         ("ALLOWED_HOSTS", "a,,b", "ALLOWED_HOSTS: empty item"),
         ("RECOMPUTE_INTERVAL_SECONDS", "1", "RECOMPUTE_INTERVAL_SECONDS: must be at least 10"),
+        ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT: must be at least 1"),
+        ("LOGIN_LOCK_MINUTES", "soon", "LOGIN_LOCK_MINUTES: expected a whole number"),
+        ("PORTAL_BENCH_TRIVIAL", "perhaps", "PORTAL_BENCH_TRIVIAL: expected true or false"),
     ],
 )
 def test_bad_value_stops_startup_naming_the_variable(
@@ -126,3 +130,45 @@ def test_connections_are_kept_open(settings: object) -> None:
 def test_commands_of_an_unconfigured_checkout_run_as_development() -> None:
     result = _start({}, "check")
     assert result.returncode == 0, result.stderr
+
+
+def test_embedded_broker_keeps_every_folder_under_var_dir(tmp_path: Path) -> None:
+    # kombu's filesystem transport writes its exchange tables to control/ in the working
+    # directory unless told otherwise: every folder it uses must be under VAR_DIR.
+    var = tmp_path / "var"
+    script = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(s.CELERY_BROKER_TRANSPORT_OPTIONS))"
+    )
+    environ = {
+        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "VAR_DIR"}
+    }
+    environ.update(
+        {"DEBUG": "true", "VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    options = json.loads(result.stdout.strip().splitlines()[-1])
+    folders = {key: Path(value) for key, value in options.items() if key.endswith("_folder")}
+    assert set(folders) >= {"control_folder", "processed_folder"}
+    folders["data_folder_in"] = Path(options["data_folder_in"])
+    folders["data_folder_out"] = Path(options["data_folder_out"])
+    for name, folder in folders.items():
+        assert folder.is_relative_to(var / "broker"), name
+        assert folder.is_dir(), name
+
+
+def test_nothing_generated_is_committed() -> None:
+    listing = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listing.returncode != 0:
+        pytest.skip("not a git checkout")
+    tracked = listing.stdout.split()
+    generated = ("control/", "var/", ".hypothesis/", "staticfiles/")
+    assert [path for path in tracked if path.startswith(generated)] == []
