@@ -14,8 +14,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from credits.models import Period
-from notifications import services
 from notifications.models import Escalation
+from notifications.services import credit_events, digests, escalation, metric_events
+from notifications.services import webhook_deliveries as deliveries
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,14 @@ def escalate() -> int:
     due = list(Escalation.objects.open().filter(next_at__lte=now).values_list("id", flat=True))
     for escalation_id in due:
         advance_escalation.delay(escalation_id)
-    services.maintenance_tick(now=now)
-    services.send_due_digests(now=now)
+    metric_events.maintenance_tick(now=now)
+    digests.send_due_digests(now=now)
     return len(due)
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
 def advance_escalation(escalation_id: int) -> int:
-    return len(services.escalation_advance(escalation_id=escalation_id, now=timezone.now()))
+    return len(escalation.escalation_advance(escalation_id=escalation_id, now=timezone.now()))
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
@@ -52,7 +53,7 @@ def objective_status_changed(period_id: int, objective_key: str, current: str, a
     """
     if not Period.objects.filter(pk=period_id).exists():
         return False  # recomputed away (its agreement was deleted) before we ran
-    event = services.objective_status_changed(
+    event = credit_events.objective_status_changed(
         period_id=period_id,
         objective_key=objective_key,
         current=current,
@@ -63,24 +64,24 @@ def objective_status_changed(period_id: int, objective_key: str, current: str, a
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
 def send_digests() -> int:
-    return services.send_due_digests(now=timezone.now())
+    return digests.send_due_digests(now=timezone.now())
 
 
 @shared_task(bind=True, acks_late=True)
 def deliver_webhook(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
     """One attempt now; on failure a retry with exponential backoff, then give up."""
-    outcome = services.webhook_attempt(delivery_id=delivery_id)
+    outcome = deliveries.webhook_attempt(delivery_id=delivery_id)
     if outcome is None:
         return "skipped"
     if outcome.ok:
         return "delivered"
     retries = self.request.retries or 0
-    if retries + 1 < services.webhook_max_attempts() and not outcome.error.startswith("refused"):
+    if retries + 1 < deliveries.webhook_max_attempts() and not outcome.error.startswith("refused"):
         if self.request.is_eager:
             # Eager mode (tests, or no worker) cannot wait: the next attempt runs at once.
             return str(deliver_webhook.apply(args=(delivery_id,), retries=retries + 1).result)
         raise self.retry(
-            countdown=backoff(retries), max_retries=services.webhook_max_attempts() - 1
+            countdown=backoff(retries), max_retries=deliveries.webhook_max_attempts() - 1
         )
-    services.webhook_give_up(delivery_id=delivery_id, now=timezone.now())
+    deliveries.webhook_give_up(delivery_id=delivery_id, now=timezone.now())
     return "failed"
