@@ -15,6 +15,7 @@ from django.dispatch import receiver
 
 from credits import signals as credit_signals
 from metrics import signals as metric_signals
+from notifications import tasks
 from notifications.services import credit_events, metric_events
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,7 @@ def _on_objective_status(
 ) -> None:
     # Handed to a worker: the events, escalations and emails that follow are no part of
     # the recompute that noticed the change, and must not slow it down.
-    from notifications.tasks import objective_status_changed
-
-    objective_status_changed.delay(period.pk, objective_key, current, at.isoformat())
+    tasks.objective_status_changed.delay(period.pk, objective_key, current, at.isoformat())
 
 
 @receiver(credit_signals.period_closed, dispatch_uid="notifications-period-closed")

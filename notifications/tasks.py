@@ -3,6 +3,10 @@
 ``escalate`` is declared in portal.celery's beat schedule (every 60 s). It tells the
 escalation levels that are due, raises maintenance started/finished events, and sends
 the email digests whose window has passed (a safety net for the scheduled ones).
+
+The services enqueue these tasks, so they import this module at load time. Following
+the Django-Styleguide's rule for Celery, each task imports the services it calls in its
+own body, when it runs: this module imports no service at load time, and no cycle forms.
 """
 
 from __future__ import annotations
@@ -15,8 +19,6 @@ from django.utils import timezone
 
 from credits.models import Period
 from notifications.models import Escalation
-from notifications.services import credit_events, digests, escalation, metric_events
-from notifications.services import webhook_deliveries as deliveries
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +28,15 @@ BACKOFF_MAX_SECONDS = 3600
 
 
 def backoff(retries: int) -> int:
+    """Seconds to wait before retry number ``retries`` (0-based) of a webhook delivery."""
     return int(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**retries))
 
 
 @shared_task(acks_late=True)
 def escalate() -> int:
+    """The beat's pass; returns how many escalations were due (each advanced by a task)."""
+    from notifications.services import digests, metric_events
+
     now = timezone.now()
     due = list(Escalation.objects.open().filter(next_at__lte=now).values_list("id", flat=True))
     for escalation_id in due:
@@ -42,6 +48,9 @@ def escalate() -> int:
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
 def advance_escalation(escalation_id: int) -> int:
+    """Tell the escalation's due levels; returns how many were told now."""
+    from notifications.services import escalation
+
     return len(escalation.escalation_advance(escalation_id=escalation_id, now=timezone.now()))
 
 
@@ -51,6 +60,8 @@ def objective_status_changed(period_id: int, objective_key: str, current: str, a
 
     Safe to run twice or out of order: the service keeps the last status it saw.
     """
+    from notifications.services import credit_events
+
     if not Period.objects.filter(pk=period_id).exists():
         return False  # recomputed away (its agreement was deleted) before we ran
     event = credit_events.objective_status_changed(
@@ -64,12 +75,17 @@ def objective_status_changed(period_id: int, objective_key: str, current: str, a
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
 def send_digests() -> int:
+    """Send the digests whose window has passed; returns how many emails went out."""
+    from notifications.services import digests
+
     return digests.send_due_digests(now=timezone.now())
 
 
 @shared_task(bind=True, acks_late=True)
 def deliver_webhook(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
     """One attempt now; on failure a retry with exponential backoff, then give up."""
+    from notifications.services import webhook_deliveries as deliveries
+
     outcome = deliveries.webhook_attempt(delivery_id=delivery_id)
     if outcome is None:
         return "skipped"

@@ -19,6 +19,7 @@ from django.utils import timezone
 from agreements.models import Agreement, Membership
 from notifications.models import DEFAULT_EMAIL_EVENTS, EmailItem, Event, EventType, Preference
 from notifications.services.payloads import site_url
+from notifications.tasks import send_digests
 
 DIGEST_PENDING = "notifications:digest-pending"
 
@@ -56,8 +57,6 @@ def queue_email(event: Event) -> None:
     window = digest_seconds()
     # One scheduled digest pass per window, however many events fire together.
     if cache.add(DIGEST_PENDING, 1, timeout=window):
-        from notifications.tasks import send_digests
-
         transaction.on_commit(partial(send_digests.apply_async, countdown=window + 1))
 
 

@@ -17,6 +17,7 @@ from credits.models import Period
 from metrics.models import Incident
 from notifications.models import Escalation, EscalationNotice, Event
 from notifications.services.payloads import site_url
+from notifications.tasks import advance_escalation
 
 ACK_SALT = "notifications.escalation-ack"
 ACK_LINK_MAX_AGE = dt.timedelta(days=7)
@@ -32,8 +33,6 @@ def escalation_start(
     incident: Incident | None = None,
 ) -> Escalation:
     """Open an escalation; level 1 is told at once (after commit), the rest by the beat."""
-    from notifications.tasks import advance_escalation
-
     now = timezone.now()
     escalation = Escalation.objects.create(
         agreement=event.agreement,

@@ -24,6 +24,7 @@ from notifications.models import (
     WebhookEndpoint,
 )
 from notifications.services.payloads import event_payload, site_url
+from notifications.tasks import deliver_webhook
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ def queue_webhooks(event: Event) -> None:
     ]
     if not endpoints:
         return
-    from notifications.tasks import deliver_webhook
-
     now = timezone.now()
     deliveries = [WebhookDelivery(endpoint=e, event=event, created_at=now) for e in endpoints]
     WebhookDelivery.objects.bulk_create(deliveries)
@@ -165,8 +164,6 @@ def _send_disabled_email(endpoint_id: int) -> None:
 @transaction.atomic
 def webhook_resend(*, delivery_id: int) -> bool:
     """Deliver again (staff action); False when the endpoint is disabled."""
-    from notifications.tasks import deliver_webhook
-
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     if not delivery.endpoint.is_active:
         return False
