@@ -39,7 +39,7 @@ def _on_objective_status(
 ) -> None:
     # Handed to a worker: the events, escalations and emails that follow are no part of
     # the recompute that noticed the change, and must not slow it down.
-    tasks.objective_status_changed.delay(period.pk, objective_key, current, at.isoformat())
+    tasks.handle_objective_status_change.delay(period.pk, objective_key, current, at.isoformat())
 
 
 @receiver(credit_signals.period_closed, dispatch_uid="notifications-period-closed")

@@ -55,7 +55,9 @@ def advance_escalation(escalation_id: int) -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
-def objective_status_changed(period_id: int, objective_key: str, current: str, at: str) -> bool:
+def handle_objective_status_change(
+    period_id: int, objective_key: str, current: str, at: str
+) -> bool:
     """Raise the event (and start or resolve escalations) of an objective's new status.
 
     Safe to run twice or out of order: the service keeps the last status it saw.
@@ -64,7 +66,7 @@ def objective_status_changed(period_id: int, objective_key: str, current: str, a
 
     if not Period.objects.filter(pk=period_id).exists():
         return False  # recomputed away (its agreement was deleted) before we ran
-    event = credit_events.objective_status_changed(
+    event = credit_events.record_objective_status(
         period_id=period_id,
         objective_key=objective_key,
         current=current,

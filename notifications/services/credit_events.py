@@ -15,7 +15,7 @@ from notifications.services.payloads import iso_utc, json_number
 
 
 @transaction.atomic
-def objective_status_changed(
+def record_objective_status(
     *, period_id: int, objective_key: str, current: str, at: dt.datetime
 ) -> Event | None:
     """An open period's objective changed status: at risk, breached or recovered.
