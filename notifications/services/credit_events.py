@@ -20,6 +20,12 @@ def record_objective_status(
 ) -> Event | None:
     """An open period's objective changed status: at risk, breached or recovered.
 
+    ``current`` is the new status ("met", "at_risk", "breached", ...) and ``at`` the
+    aware time of the recompute that saw it. Returns the event raised, or None when the
+    change raises none (the same change again, a stale report, a closed period, or a
+    change that is no news such as a first "met"). Raises Period.DoesNotExist for an
+    unknown period.
+
     The last status per period and objective is kept here, so the same change reported
     again (another recompute, a re-sent signal, a second worker) raises nothing, and a
     second breach after a recovery is a new episode with its own event.
@@ -29,6 +35,39 @@ def record_objective_status(
         # Reported before the period closed and handled after: closing settled it (and
         # resolved its escalations), so a late report starts nothing.
         return None
+    change = _note_status(period, objective_key, current, at)
+    if change is None:
+        return None
+    previous, type, episode = change
+    if current != "breached":
+        for escalation in Escalation.objects.filter(
+            period=period, objective_key=objective_key, resolved_at__isnull=True
+        ):
+            escalation_resolve(escalation=escalation, reason=f"objective {current}", now=at)
+    if type is None:
+        return None
+    event = _objective_event(
+        period, objective_key, type=type, previous=previous, current=current, episode=episode, at=at
+    )
+    if event is not None and type == EventType.OBJECTIVE_BREACHED:
+        escalation_start(
+            event=event,
+            kind=Escalation.Kind.BREACH,
+            subject=f"{period.agreement.key}: {objective_key} breached in {period.period}",
+            period=period,
+            objective_key=objective_key,
+        )
+    return event
+
+
+def _note_status(
+    period: Period, objective_key: str, current: str, at: dt.datetime
+) -> tuple[str, str | None, int] | None:
+    """Keep the objective's new status: (previous status, event type or None, episode).
+
+    None when there is nothing to keep: the same status again, or a report older than
+    the last one kept. The row is locked until the caller's transaction ends.
+    """
     ObjectiveState.objects.get_or_create(
         period=period, objective_key=objective_key, defaults={"status": "", "changed_at": at}
     )
@@ -43,14 +82,27 @@ def record_objective_status(
     if type is not None:
         state.episode += 1
     state.save()
-    if current != "breached":
-        for escalation in Escalation.objects.filter(
-            period=period, objective_key=objective_key, resolved_at__isnull=True
-        ):
-            escalation_resolve(escalation=escalation, reason=f"objective {current}", now=at)
-    if type is None:
-        return None
-    agreement = period.agreement
+    return previous, type, state.episode
+
+
+OBJECTIVE_WORDS: dict[str, str] = {
+    EventType.OBJECTIVE_AT_RISK: "is at risk",
+    EventType.OBJECTIVE_BREACHED: "is breached",
+    EventType.OBJECTIVE_RECOVERED: "has recovered",
+}
+
+
+def _objective_event(
+    period: Period,
+    objective_key: str,
+    *,
+    type: str,
+    previous: str,
+    current: str,
+    episode: int,
+    at: dt.datetime,
+) -> Event | None:
+    """Record the event of an objective's episode, with its figures from the evaluation."""
     evaluation: dict[str, Any] = dict(
         Evaluation.objects.filter(
             period=period, revision=period.revision, objective_key=objective_key
@@ -59,18 +111,13 @@ def record_objective_status(
         .first()
         or {}
     )
-    words: dict[str, str] = {
-        EventType.OBJECTIVE_AT_RISK: "is at risk",
-        EventType.OBJECTIVE_BREACHED: "is breached",
-        EventType.OBJECTIVE_RECOVERED: "has recovered",
-    }
-    event = record_event(
-        agreement=agreement,
+    return record_event(
+        agreement=period.agreement,
         type=type,
-        key=f"{type}:{period.pk}:{objective_key}:{state.episode}",
+        key=f"{type}:{period.pk}:{objective_key}:{episode}",
         occurred_at=at,
         objective_key=objective_key,
-        summary=f"{objective_key} {words[type]} in {period.period}",
+        summary=f"{objective_key} {OBJECTIVE_WORDS[type]} in {period.period}",
         data={
             "period": period.period,
             "objective": objective_key,
@@ -81,15 +128,6 @@ def record_objective_status(
             "budget_remaining_percent": json_number(evaluation.get("budget_remaining_percent")),
         },
     )
-    if event is not None and type == EventType.OBJECTIVE_BREACHED:
-        escalation_start(
-            event=event,
-            kind=Escalation.Kind.BREACH,
-            subject=f"{agreement.key}: {objective_key} breached in {period.period}",
-            period=period,
-            objective_key=objective_key,
-        )
-    return event
 
 
 def _objective_event_type(previous: str, current: str) -> str | None:
@@ -106,6 +144,11 @@ def _objective_event_type(previous: str, current: str) -> str | None:
 
 @transaction.atomic
 def period_closed(*, period_id: int, at: dt.datetime) -> Event | None:
+    """A period closed: resolve its escalations and raise ``period.closed`` once per revision.
+
+    ``at`` is the aware close time. Returns the event, or None when this revision's was
+    raised already. Raises Period.DoesNotExist for an unknown period.
+    """
     period = Period.objects.select_related("agreement__customer").get(pk=period_id)
     for escalation in Escalation.objects.filter(period=period, resolved_at__isnull=True):
         escalation_resolve(escalation=escalation, reason="period closed", now=at)
@@ -132,6 +175,8 @@ def period_closed(*, period_id: int, at: dt.datetime) -> Event | None:
 
 @transaction.atomic
 def credit_entered(*, entry_id: int) -> Event | None:
+    """Raise ``credit.issued`` for a credit entry of the ledger; None for other kinds,
+    an unknown entry, or an entry already announced."""
     entry = (
         LedgerEntry.objects.select_related("agreement__customer", "period")
         .filter(pk=entry_id)
@@ -164,6 +209,10 @@ CLAIM_EVENTS = {
 
 @transaction.atomic
 def claim_changed(*, claim_id: int, state: str, at: dt.datetime) -> Event | None:
+    """Raise the event of a claim's new ``state`` (claimable, approved, rejected).
+
+    Other states, an unknown claim, or a state already announced raise nothing (None).
+    """
     if state not in CLAIM_EVENTS:
         return None
     claim = (

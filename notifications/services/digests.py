@@ -25,14 +25,21 @@ DIGEST_PENDING = "notifications:digest-pending"
 
 
 def digest_seconds() -> int:
+    """How long (seconds) an event waits for others before its digest goes out."""
     return int(getattr(settings, "NOTIFICATION_DIGEST_SECONDS", 60))
 
 
 def wanted_events(preference: Preference | None) -> list[str]:
+    """The event types a member receives by email: their choice, else the defaults."""
     return list(preference.events) if preference is not None else list(DEFAULT_EMAIL_EVENTS)
 
 
 def queue_email(event: Event) -> None:
+    """Queue the event for each active member who wants it, and schedule a digest pass.
+
+    The pass runs once per window (one cache key), after commit, ``digest_seconds()``
+    + 1 s later.
+    """
     agreement = event.agreement
     members = list(
         Membership.objects.filter(customer_id=agreement.customer_id, user__is_active=True)
@@ -75,6 +82,10 @@ def send_due_digests(*, now: dt.datetime) -> int:
 
 @transaction.atomic
 def send_digest(*, recipient: str, now: dt.datetime) -> int:
+    """Send a recipient's queued items as one email; returns 1 if sent, 0 if none queued.
+
+    The items are locked until commit, so two passes never send them twice.
+    """
     items = list(
         EmailItem.objects.select_for_update(of=("self",))
         .filter(recipient=recipient, sent_at__isnull=True)
@@ -118,6 +129,10 @@ def send_digest(*, recipient: str, now: dt.datetime) -> int:
 
 
 def preference_save(*, agreement: Agreement, user: Any, events: Iterable[str]) -> Preference:
+    """Store which event types a member receives by email for an agreement.
+
+    Unknown types in ``events`` are dropped; the stored list follows EventType order.
+    """
     chosen = [t for t in EventType.values if t in set(events)]
     preference, _ = Preference.objects.update_or_create(
         agreement=agreement, user=user, defaults={"events": chosen}

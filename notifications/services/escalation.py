@@ -93,6 +93,7 @@ def escalation_advance(*, escalation_id: int, now: dt.datetime) -> list[Escalati
 
 
 def escalation_resolve(*, escalation: Escalation, reason: str, now: dt.datetime) -> None:
+    """Mark the escalation resolved (``reason`` is cut to 200 characters); no level follows."""
     escalation.resolved_at = now
     escalation.resolution = reason[:200]
     escalation.next_at = None
@@ -120,6 +121,7 @@ def escalation_acknowledge(
 
 
 def ack_token(escalation: Escalation, contact: str) -> str:
+    """The signed token of an acknowledgement link for one contact (see ``read_ack_token``)."""
     return signing.dumps({"e": escalation.pk, "c": contact}, salt=ACK_SALT)
 
 

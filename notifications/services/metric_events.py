@@ -41,55 +41,22 @@ def _fingerprint(changes: dict[str, Any]) -> str:
 
 @transaction.atomic
 def incident_changed(*, incident_id: int, created: bool, changes: dict[str, Any]) -> list[Event]:
+    """Raise the opened/updated/resolved events of an incident for each agreement it touches.
+
+    ``changes`` maps the changed field names to their new values (as the metrics signal
+    sends them). Returns the events newly raised, in order; an unknown incident (deleted
+    since) raises none. An ``outage`` starts an escalation per agreement unless one is
+    open already; resolving the incident resolves them.
+    """
     incident = Incident.objects.select_related("service").filter(pk=incident_id).first()
     if incident is None:
         return []
     now = timezone.now()
-    data = {
-        "incident": {
-            "external_id": incident.external_id,
-            "service": incident.service.key,
-            "title": incident.title,
-            "impact": incident.impact,
-            "started_at": iso_utc(incident.started_at),
-            "resolved_at": iso_utc(incident.resolved_at),
-        },
-        "changes": changes,
-    }
+    data = _incident_data(incident, changes)
     raised: list[Event] = []
     for agreement in _agreements_of_service(incident.service_id):
-        base = f"{incident.pk}:{agreement.pk}"
-        todo: list[tuple[str, str, dt.datetime, str]] = []
-        if created:
-            todo.append(
-                (
-                    EventType.INCIDENT_OPENED,
-                    f"incident.opened:{base}",
-                    incident.started_at,
-                    f"incident opened: {incident.title}",
-                )
-            )
-        elif set(changes) - {"resolved_at"} or (
-            "resolved_at" in changes and incident.resolved_at is None
-        ):
-            todo.append(
-                (
-                    EventType.INCIDENT_UPDATED,
-                    f"incident.updated:{base}:{_fingerprint(changes)}:{iso_utc(incident.updated_at)}",
-                    now,
-                    f"incident updated: {incident.title}",
-                )
-            )
-        if incident.resolved_at is not None and (created or "resolved_at" in changes):
-            todo.append(
-                (
-                    EventType.INCIDENT_RESOLVED,
-                    f"incident.resolved:{base}:{iso_utc(incident.resolved_at)}",
-                    incident.resolved_at,
-                    f"incident resolved: {incident.title}",
-                )
-            )
-        for type, key, at, summary in todo:
+        steps = _incident_steps(incident, agreement, created=created, changes=changes, now=now)
+        for type, key, at, summary in steps:
             event = record_event(
                 agreement=agreement,
                 type=type,
@@ -100,31 +67,101 @@ def incident_changed(*, incident_id: int, created: bool, changes: dict[str, Any]
             )
             if event is not None:
                 raised.append(event)
-        open_escalations = Escalation.objects.filter(
-            agreement=agreement, incident=incident, resolved_at__isnull=True
-        )
-        if incident.resolved_at is not None:
-            for escalation in open_escalations:
-                escalation_resolve(escalation=escalation, reason="incident resolved", now=now)
-        elif incident.impact == Incident.Impact.OUTAGE and not open_escalations.exists():
-            trigger = next(
-                (e for e in raised if e.agreement_id == agreement.pk),
-                None,
-            )
-            if trigger is not None:
-                escalation_start(
-                    event=trigger,
-                    kind=Escalation.Kind.OUTAGE,
-                    subject=f"{agreement.key}: outage on {incident.service.key}: {incident.title}",
-                    incident=incident,
-                )
+        _escalate_incident(incident, agreement, raised=raised, now=now)
     return raised
+
+
+def _incident_data(incident: Incident, changes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "incident": {
+            "external_id": incident.external_id,
+            "service": incident.service.key,
+            "title": incident.title,
+            "impact": incident.impact,
+            "started_at": iso_utc(incident.started_at),
+            "resolved_at": iso_utc(incident.resolved_at),
+        },
+        "changes": changes,
+    }
+
+
+def _incident_steps(
+    incident: Incident,
+    agreement: Agreement,
+    *,
+    created: bool,
+    changes: dict[str, Any],
+    now: dt.datetime,
+) -> list[tuple[str, str, dt.datetime, str]]:
+    """The events this change calls for: (type, idempotency key, occurred at, summary)."""
+    base = f"{incident.pk}:{agreement.pk}"
+    steps: list[tuple[str, str, dt.datetime, str]] = []
+    if created:
+        steps.append(
+            (
+                EventType.INCIDENT_OPENED,
+                f"incident.opened:{base}",
+                incident.started_at,
+                f"incident opened: {incident.title}",
+            )
+        )
+    elif set(changes) - {"resolved_at"} or (
+        "resolved_at" in changes and incident.resolved_at is None
+    ):
+        steps.append(
+            (
+                EventType.INCIDENT_UPDATED,
+                f"incident.updated:{base}:{_fingerprint(changes)}:{iso_utc(incident.updated_at)}",
+                now,
+                f"incident updated: {incident.title}",
+            )
+        )
+    if incident.resolved_at is not None and (created or "resolved_at" in changes):
+        steps.append(
+            (
+                EventType.INCIDENT_RESOLVED,
+                f"incident.resolved:{base}:{iso_utc(incident.resolved_at)}",
+                incident.resolved_at,
+                f"incident resolved: {incident.title}",
+            )
+        )
+    return steps
+
+
+def _escalate_incident(
+    incident: Incident, agreement: Agreement, *, raised: list[Event], now: dt.datetime
+) -> None:
+    """Resolve the agreement's escalations of a resolved incident, or start one for an
+    outage, triggered by the first event just raised for this agreement."""
+    open_escalations = Escalation.objects.filter(
+        agreement=agreement, incident=incident, resolved_at__isnull=True
+    )
+    if incident.resolved_at is not None:
+        for escalation in open_escalations:
+            escalation_resolve(escalation=escalation, reason="incident resolved", now=now)
+    elif incident.impact == Incident.Impact.OUTAGE and not open_escalations.exists():
+        trigger = next(
+            (e for e in raised if e.agreement_id == agreement.pk),
+            None,
+        )
+        if trigger is not None:
+            escalation_start(
+                event=trigger,
+                kind=Escalation.Kind.OUTAGE,
+                subject=f"{agreement.key}: outage on {incident.service.key}: {incident.title}",
+                incident=incident,
+            )
 
 
 @transaction.atomic
 def maintenance_changed(
     *, maintenance_id: int, created: bool, changes: dict[str, Any]
 ) -> list[Event]:
+    """Raise ``maintenance.scheduled`` when a window is announced or moved.
+
+    Returns the events newly raised (one per agreement on the service); a change that
+    moves neither start nor end, or an unknown window, raises none.
+    """
     window = Maintenance.objects.select_related("service").filter(pk=maintenance_id).first()
     if window is None or not (created or {"start", "end"} & set(changes)):
         return []

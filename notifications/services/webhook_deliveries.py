@@ -30,16 +30,23 @@ log = logging.getLogger(__name__)
 
 
 def webhook_max_attempts() -> int:
+    """HTTP attempts per delivery, the first included (``WEBHOOK_MAX_ATTEMPTS``)."""
     return int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 6))
 
 
 def webhook_disable_after() -> int:
+    """Failed deliveries in a row before an endpoint is disabled (``WEBHOOK_DISABLE_AFTER``)."""
     return int(getattr(settings, "WEBHOOK_DISABLE_AFTER", 5))
 
 
 def webhook_register(
     *, customer: Any, url: str, events: list[str], actor: str, description: str = ""
 ) -> WebhookEndpoint:
+    """Create an active endpoint for a customer; unknown event types are dropped.
+
+    The stored types follow EventType order. The URL is stored as given: the serializer
+    that took it checked it (webhooks.check_url).
+    """
     return WebhookEndpoint.objects.create(
         customer=customer,
         url=url,
@@ -50,6 +57,8 @@ def webhook_register(
 
 
 def queue_webhooks(event: Event) -> None:
+    """Create a pending delivery per active endpoint that wants the event; each is sent
+    by ``deliver_webhook`` after commit."""
     endpoints = [
         e
         for e in WebhookEndpoint.objects.active().filter(customer_id=event.agreement.customer_id)
@@ -175,12 +184,14 @@ def webhook_resend(*, delivery_id: int) -> bool:
 
 
 def webhook_enable(*, endpoint_id: int) -> None:
+    """Enable an endpoint again (staff action), with its failure count back at 0."""
     WebhookEndpoint.objects.filter(pk=endpoint_id).update(
         is_active=True, disabled_at=None, disabled_reason="", consecutive_failures=0
     )
 
 
 def webhook_disable(*, endpoint_id: int, reason: str, now: dt.datetime) -> None:
+    """Disable an endpoint (staff action); ``reason`` is cut to 300 characters."""
     WebhookEndpoint.objects.filter(pk=endpoint_id).update(
         is_active=False, disabled_at=now, disabled_reason=reason[:300]
     )
