@@ -84,7 +84,8 @@ def send_due_digests(*, now: dt.datetime) -> int:
 def send_digest(*, recipient: str, now: dt.datetime) -> int:
     """Send a recipient's queued items as one email; returns 1 if sent, 0 if none queued.
 
-    The items are locked until commit, so two passes never send them twice.
+    The items are locked until commit (on PostgreSQL), so two passes running at once
+    do not send them twice.
     """
     items = list(
         EmailItem.objects.select_for_update(of=("self",))

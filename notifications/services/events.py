@@ -31,7 +31,13 @@ def record_event(
     data: dict[str, Any],
     objective_key: str = "",
 ) -> Event | None:
-    """Store an event once; None when its key is already known (nothing else happens)."""
+    """Store an event once; None when its key is already known (nothing else happens).
+
+    ``key`` is the idempotency key (cut to 200 characters). The stored payload is
+    ``{"agreement": key, "customer": key, **data}`` made JSON-safe (other values become
+    strings). A new event queues its digest email and webhook deliveries in the same
+    transaction; the sending itself runs after commit.
+    """
     key = key[:200]
     if Event.objects.filter(idempotency_key=key).exists():
         return None
