@@ -7,7 +7,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from notifications import services
 from notifications.forms import WebhookEndpointForm
 from notifications.models import (
     EmailItem,
@@ -20,6 +19,8 @@ from notifications.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from notifications.services import escalation as escalations
+from notifications.services import webhook_deliveries as deliveries
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -82,7 +83,7 @@ class EscalationAdmin(admin.ModelAdmin):
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Escalation]) -> None:
         now = timezone.now()
         for escalation in queryset:
-            services.escalation_acknowledge(
+            escalations.escalation_acknowledge(
                 escalation_id=escalation.pk,
                 actor=request.user.get_username(),
                 via=Escalation.Via.ADMIN,
@@ -156,13 +157,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Enable selected endpoints (reset failures)")
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
-            services.webhook_enable(endpoint_id=endpoint.pk)
+            deliveries.webhook_enable(endpoint_id=endpoint.pk)
         messages.success(request, f"{queryset.count()} endpoint(s) enabled.")
 
     @admin.action(description="Disable selected endpoints")
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
-            services.webhook_disable(
+            deliveries.webhook_disable(
                 endpoint_id=endpoint.pk,
                 reason=f"disabled by {request.user.get_username()}",
                 now=timezone.now(),
@@ -209,7 +210,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Resend selected deliveries")
     def resend(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
-        sent = sum(services.webhook_resend(delivery_id=d.pk) for d in queryset)
+        sent = sum(deliveries.webhook_resend(delivery_id=d.pk) for d in queryset)
         skipped = queryset.count() - sent
         messages.success(request, f"{sent} delivery(ies) queued again.")
         if skipped:

@@ -19,7 +19,6 @@ from rest_framework.views import APIView
 
 from agreements.auth import HasScope
 from agreements.models import ApiKey
-from notifications import services
 from notifications.models import Escalation, WebhookEndpoint
 from notifications.serializers import (
     EscalationSerializer,
@@ -27,6 +26,8 @@ from notifications.serializers import (
     WebhookInSerializer,
     WebhookSerializer,
 )
+from notifications.services.escalation import escalation_acknowledge
+from notifications.services.webhook_deliveries import webhook_register
 
 
 def _bad_request(errors: dict[str, Any]) -> Response:
@@ -78,7 +79,7 @@ class WebhooksView(APIView):
         if not serializer.is_valid():
             return _bad_request(serializer.errors)
         data = serializer.validated_data
-        endpoint = services.webhook_register(
+        endpoint = webhook_register(
             customer=data["customer"],
             url=data["url"],
             events=data["events"],
@@ -129,7 +130,7 @@ class EscalationAckView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         escalation = get_object_or_404(scoped_escalations(request.auth), pk=pk)  # type: ignore[arg-type]
-        escalation = services.escalation_acknowledge(
+        escalation = escalation_acknowledge(
             escalation_id=escalation.pk,
             actor=str(request.user),
             via=Escalation.Via.API,

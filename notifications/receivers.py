@@ -15,7 +15,8 @@ from django.dispatch import receiver
 
 from credits import signals as credit_signals
 from metrics import signals as metric_signals
-from notifications import services
+from notifications import tasks
+from notifications.services import credit_events, metric_events
 
 log = logging.getLogger(__name__)
 
@@ -38,36 +39,36 @@ def _on_objective_status(
 ) -> None:
     # Handed to a worker: the events, escalations and emails that follow are no part of
     # the recompute that noticed the change, and must not slow it down.
-    from notifications.tasks import objective_status_changed
-
-    objective_status_changed.delay(period.pk, objective_key, current, at.isoformat())
+    tasks.handle_objective_status_change.delay(period.pk, objective_key, current, at.isoformat())
 
 
 @receiver(credit_signals.period_closed, dispatch_uid="notifications-period-closed")
 @_guarded
 def _on_period_closed(sender: Any, *, period: Any, at: Any, **_: Any) -> None:
-    services.period_closed(period_id=period.pk, at=at)
+    credit_events.period_closed(period_id=period.pk, at=at)
 
 
 @receiver(credit_signals.credit_entered, dispatch_uid="notifications-credit")
 @_guarded
 def _on_credit(sender: Any, *, entry: Any, **_: Any) -> None:
-    services.credit_entered(entry_id=entry.pk)
+    credit_events.credit_entered(entry_id=entry.pk)
 
 
 @receiver(credit_signals.claim_changed, dispatch_uid="notifications-claim")
 @_guarded
 def _on_claim(sender: Any, *, claim: Any, at: Any, **_: Any) -> None:
-    services.claim_changed(claim_id=claim.pk, state=claim.state, at=at)
+    credit_events.claim_changed(claim_id=claim.pk, state=claim.state, at=at)
 
 
 @receiver(metric_signals.incident_changed, dispatch_uid="notifications-incident")
 @_guarded
 def _on_incident(sender: Any, *, instance: Any, created: bool, changes: Any, **_: Any) -> None:
-    services.incident_changed(incident_id=instance.pk, created=created, changes=dict(changes))
+    metric_events.incident_changed(incident_id=instance.pk, created=created, changes=dict(changes))
 
 
 @receiver(metric_signals.maintenance_changed, dispatch_uid="notifications-maintenance")
 @_guarded
 def _on_maintenance(sender: Any, *, instance: Any, created: bool, changes: Any, **_: Any) -> None:
-    services.maintenance_changed(maintenance_id=instance.pk, created=created, changes=dict(changes))
+    metric_events.maintenance_changed(
+        maintenance_id=instance.pk, created=created, changes=dict(changes)
+    )

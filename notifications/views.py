@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agreements.models import Agreement
-from notifications import services
 from notifications.models import EVENT_TYPES, Escalation, EventType, Preference
+from notifications.services.digests import preference_save, wanted_events
+from notifications.services.escalation import escalation_acknowledge, read_ack_token
 
 
 def _member_agreement(request: HttpRequest, key: str, *, staff: bool) -> Agreement:
@@ -36,10 +37,10 @@ def notification_settings(request: HttpRequest, key: str) -> HttpResponse:
     preference = Preference.objects.filter(agreement=agreement, user=user).first()
     if request.method == "POST":
         chosen = [t for t in request.POST.getlist("events") if t in EVENT_TYPES]
-        services.preference_save(agreement=agreement, user=user, events=chosen)
+        preference_save(agreement=agreement, user=user, events=chosen)
         messages.success(request, "Your notification settings are saved.")
         return HttpResponseRedirect(reverse("notifications:settings", args=[agreement.key]))
-    wanted = set(services.wanted_events(preference))
+    wanted = set(wanted_events(preference))
     choices = [
         {"value": value, "label": label, "checked": value in wanted}
         for value, label in EventType.choices
@@ -61,7 +62,7 @@ def notification_settings(request: HttpRequest, key: str) -> HttpResponse:
 def acknowledge(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     agreement = _member_agreement(request, key, staff=True)
     escalation = get_object_or_404(Escalation.objects.filter(agreement=agreement), pk=pk)
-    services.escalation_acknowledge(
+    escalation_acknowledge(
         escalation_id=escalation.pk,
         actor=request.user.get_username(),
         via=Escalation.Via.PORTAL,
@@ -76,14 +77,14 @@ def acknowledge_by_link(request: HttpRequest, token: str) -> HttpResponse:
     """The signed link of an escalation email. GET only shows a button: mail scanners
     that open links must not acknowledge anything; the POST does."""
     try:
-        escalation_id, contact = services.read_ack_token(token)
+        escalation_id, contact = read_ack_token(token)
     except signing.SignatureExpired:
         return render(request, "notifications/ack.html", {"invalid": "expired"}, status=410)
     except signing.BadSignature:
         return render(request, "notifications/ack.html", {"invalid": "bad"}, status=404)
     escalation = get_object_or_404(Escalation.objects.select_related("agreement"), pk=escalation_id)
     if request.method == "POST":
-        escalation = services.escalation_acknowledge(
+        escalation = escalation_acknowledge(
             escalation_id=escalation.pk,
             actor=contact,
             via=Escalation.Via.EMAIL,

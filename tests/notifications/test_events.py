@@ -137,7 +137,7 @@ def test_a_report_handled_after_its_period_closed_starts_nothing(
     period = Period.objects.get(agreement=agreement, period="2026-03")
     assert period.is_closed
     assert (
-        tasks.objective_status_changed(
+        tasks.handle_objective_status_change(
             period.pk, "api-availability", "breached", (T0 + dt.timedelta(hours=1)).isoformat()
         )
         is False
