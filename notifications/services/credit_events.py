@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from agreements.engine import Status
 from credits.models import Claim, Evaluation, LedgerEntry, Period
 from notifications.models import Escalation, Event, EventType, ObjectiveState
 from notifications.services.escalation import escalation_resolve, escalation_start
@@ -39,7 +40,7 @@ def record_objective_status(
     if change is None:
         return None
     previous, type, episode = change
-    if current != "breached":
+    if current != Status.BREACHED:
         for escalation in Escalation.objects.filter(
             period=period, objective_key=objective_key, resolved_at__isnull=True
         ):
@@ -131,13 +132,15 @@ def _objective_event(
 
 
 def _objective_event_type(previous: str, current: str) -> str | None:
-    if current == "breached":
+    if current == Status.BREACHED:
         return EventType.OBJECTIVE_BREACHED
-    if current == "at_risk":
+    if current == Status.AT_RISK:
         return (
-            EventType.OBJECTIVE_RECOVERED if previous == "breached" else EventType.OBJECTIVE_AT_RISK
+            EventType.OBJECTIVE_RECOVERED
+            if previous == Status.BREACHED
+            else EventType.OBJECTIVE_AT_RISK
         )
-    if current == "met" and previous in ("at_risk", "breached"):
+    if current == Status.MET and previous in (Status.AT_RISK, Status.BREACHED):
         return EventType.OBJECTIVE_RECOVERED
     return None
 

@@ -26,7 +26,7 @@ DIGEST_PENDING = "notifications:digest-pending"
 
 def digest_seconds() -> int:
     """How long (seconds) an event waits for others before its digest goes out."""
-    return int(getattr(settings, "NOTIFICATION_DIGEST_SECONDS", 60))
+    return settings.NOTIFICATION_DIGEST_SECONDS
 
 
 def wanted_events(preference: Preference | None) -> list[str]:

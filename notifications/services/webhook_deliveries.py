@@ -31,12 +31,12 @@ log = logging.getLogger(__name__)
 
 def webhook_max_attempts() -> int:
     """HTTP attempts per delivery, the first included (``WEBHOOK_MAX_ATTEMPTS``)."""
-    return int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 6))
+    return settings.WEBHOOK_MAX_ATTEMPTS
 
 
 def webhook_disable_after() -> int:
     """Failed deliveries in a row before an endpoint is disabled (``WEBHOOK_DISABLE_AFTER``)."""
-    return int(getattr(settings, "WEBHOOK_DISABLE_AFTER", 5))
+    return settings.WEBHOOK_DISABLE_AFTER
 
 
 def webhook_register(
