@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -19,6 +22,20 @@ from agreements.models import Agreement
 from notifications.models import Event
 from notifications.services.digests import queue_email
 from notifications.services.webhook_deliveries import queue_webhooks
+
+_BACKFILL: ContextVar[bool] = ContextVar("notifications_backfill", default=False)
+
+
+@contextmanager
+def backfill() -> Iterator[None]:
+    """Inside this block (and the commit of any transaction ending in it), events are
+    stored but neither emailed nor sent to webhooks: loading months of history at once
+    (the demo data) is not news to anyone."""
+    token = _BACKFILL.set(True)
+    try:
+        yield
+    finally:
+        _BACKFILL.reset(token)
 
 
 def record_event(
@@ -54,8 +71,9 @@ def record_event(
                 idempotency_key=key,
                 created_at=timezone.now(),
             )
-            queue_email(event)
-            queue_webhooks(event)
+            if not _BACKFILL.get():
+                queue_email(event)
+                queue_webhooks(event)
     except IntegrityError:
         # Another worker stored it between our check and our insert: still exactly once.
         if Event.objects.filter(idempotency_key=key).exists():

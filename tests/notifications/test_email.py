@@ -120,3 +120,22 @@ def test_settings_page_for_members_only(
 def test_staff_who_are_not_members_have_no_settings_page(agreement: Any, admin_client: Any) -> None:
     url = reverse("notifications:settings", args=[agreement.key])
     assert admin_client.get(url).status_code == 404
+
+
+def test_events_loaded_as_backfill_are_kept_but_never_emailed(
+    agreement: Any,
+    members: list[Any],
+    mailoutbox: list[Any],
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from notifications.models import Event
+    from notifications.services.events import backfill
+
+    settings.NOTIFICATION_DIGEST_SECONDS = 0
+    with backfill():
+        _burst(3, django_capture_on_commit_callbacks)
+    assert Event.objects.count() == 3
+    assert not EmailItem.objects.exists()
+    tasks.send_digests()
+    assert mailoutbox == []

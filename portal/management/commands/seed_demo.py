@@ -14,6 +14,7 @@ from django.utils import timezone
 from agreements.document import load_document
 from agreements.models import Agreement, Customer, Membership
 from agreements.services import agreement_import
+from notifications.services.events import backfill
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 DEMO_PASSWORD = "demo-portal-2026"
@@ -39,8 +40,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--quiet-logins", action="store_true", help="do not print the logins")
 
-    @transaction.atomic
     def handle(self, *args: Any, quiet_logins: bool = False, **options: Any) -> None:
+        # Three months of history arrive at once: its events are kept, not emailed.
+        with backfill(), transaction.atomic():
+            self._load(quiet_logins=quiet_logins)
+
+    def _load(self, *, quiet_logins: bool) -> None:
         start = demo_start(timezone.now().date())
         created = 0
         for path in sorted(DEMO_DIR.glob("*.yaml")):
