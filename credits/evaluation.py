@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from agreements import engine
 from agreements.engine import Kind, Status
 from agreements.models import Agreement, Service, TermsVersion
-from credits import checkpoints, measure
+from credits import checkpoints, coverage, measure
 from credits.terms import ObjectiveTerms, Terms, terms_of
 from metrics.models import Incident, Maintenance, Ticket
 
@@ -266,7 +266,7 @@ class _Batch:
             return
         sid = self.services.get(o.service)
         start, end = p.window
-        whole, whole_key = _period_coverage(
+        whole, whole_key = coverage.period_coverage(
             p.terms.timezone,
             o.calendar,
             p.bounds,
@@ -314,7 +314,9 @@ class _Batch:
         through = min(checkpoints.settled_until(p.job.now), checkpoints.utc_midnight(end))
         if through <= start:
             return {}
-        settled, print_ = _settled_part(*whole, (start, through), o.kind, sid, o.threshold_ms)
+        settled, print_ = coverage.settled_part(
+            *whole, (start, through), o.kind, sid, o.threshold_ms
+        )
         parts = {Part.RECENT: engine.clip_sorted(covered, (through, end))}
         found = saved.get(o.key)
         if found is not None and (found.through, found.fingerprint) == (through, print_):
@@ -444,62 +446,6 @@ class _Batch:
         first, second = self._part(n, key, Part.RECENT)
         past_first, past_second = p.reused.get(key) or self._part(n, key, Part.SETTLED)
         return first + past_first, second + past_second
-
-
-# Covered time of whole periods, computed once per process for the same inputs (the
-# calendar arithmetic is the costliest Python of a recompute); keyed by value, so it can
-# never serve another agreement's or another database's figures.
-_COVERAGE: dict[Any, tuple[engine.Interval, ...]] = {}
-_SETTLED: dict[Any, tuple[list[engine.Interval], str]] = {}
-_CACHE_LIMIT = 20_000
-
-
-def _period_coverage(
-    tz: str,
-    calendar: engine.Calendar | None,
-    bounds: engine.Interval,
-    windows: tuple[engine.Maintenance, ...],
-    notice_hours: int,
-) -> tuple[tuple[engine.Interval, ...], Any]:
-    key = (tz, repr(calendar), bounds, windows, notice_hours)
-    found = _COVERAGE.get(key)
-    if found is None:
-        if len(_COVERAGE) > _CACHE_LIMIT:
-            _COVERAGE.clear()
-        found = _COVERAGE[key] = tuple(
-            engine.covered_time(
-                period=bounds,
-                tz=tz,
-                calendar=calendar,
-                maintenance=windows,
-                notice_hours=notice_hours,
-            )
-        )
-    return found, key
-
-
-def _settled_part(
-    whole: Sequence[engine.Interval],
-    whole_key: Any,
-    past: engine.Interval,
-    kind: str,
-    service_id: int,
-    threshold: int | None,
-) -> tuple[list[engine.Interval], str]:
-    """Covered time inside ``past`` (period start, checkpoint) and its fingerprint."""
-    key = (whole_key, past, kind, service_id, threshold)
-    found = _SETTLED.get(key)
-    if found is None:
-        if len(_SETTLED) > _CACHE_LIMIT:
-            _SETTLED.clear()
-        settled = engine.clip_sorted(whole, past)
-        found = _SETTLED[key] = (
-            settled,
-            checkpoints.fingerprint(
-                kind=kind, service_id=service_id, threshold=threshold, covered=settled
-            ),
-        )
-    return found
 
 
 def _ensure_thresholds(pairs: set[tuple[int, int]]) -> None:
