@@ -38,7 +38,8 @@ from django.contrib.auth import get_user_model
 from agreements.document import load_document
 from agreements.models import Agreement, Customer, Membership, Service
 from agreements.services import agreement_import
-from credits.services import close_due_periods, recompute_agreement
+from credits.closing import close_due_periods
+from credits.recompute import recompute_agreement
 from metrics.models import ProbeDay, ProbeHour, ProbeLatencyDay, ProbeLatencyHour, ProbeMinute, ProbeResult, EventCount, EventMinute, Incident, Maintenance
 from portal.management.commands.seed_demo import demo_start
 from portal.demo_data import load_measurements

@@ -155,7 +155,7 @@ def load(now: dt.datetime) -> None:
 
 
 def _recompute(batch: list[int]) -> None:
-    from credits.services import recompute_agreements
+    from credits.recompute import recompute_agreements
 
     recompute_agreements(agreement_ids=batch)
 
@@ -178,9 +178,9 @@ def start_workers() -> Any:
 
 
 def recompute_all(pool: Any, ids: list[int]) -> float:
-    """As beat's fan-out does it: the same batches (credits.services.batches), shared by the
+    """As beat's fan-out does it: the same batches (credits.recompute.batches), shared by the
     workers."""
-    from credits.services import batches
+    from credits.recompute import batches
 
     began = time.perf_counter()
     pool.map(_recompute, batches(ids), chunksize=1)
@@ -222,8 +222,8 @@ def main() -> None:
     from django.utils import timezone
 
     from agreements.models import Agreement, Service
+    from credits.closing import close_due_periods
     from credits.models import Period
-    from credits.services import close_due_periods
     from metrics.services import probes_ingest
 
     now = timezone.now()
@@ -262,7 +262,7 @@ def main() -> None:
     )
 
     # The common case: a batch for one service recomputes the one agreement using it.
-    from credits.services import agreements_using, recompute_agreement
+    from credits.recompute import agreements_using, recompute_agreement
 
     minute += dt.timedelta(minutes=1)
     probes_ingest(

@@ -15,7 +15,7 @@ from agreements.models import Agreement
 from credits.claims import claim_decide
 from credits.ledger import LedgerError, record_entry
 from credits.models import Claim, ClaimEvent, Evaluation, LedgerEntry, Period, Restatement
-from credits.services import RestateError, restate_period
+from credits.restatement import RestateError, restate_period
 
 
 def _ask_reason(

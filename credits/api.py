@@ -19,7 +19,7 @@ from agreements.api import scoped_agreements
 from agreements.auth import HasScope
 from agreements.models import Agreement
 from credits.models import Evaluation, Period
-from credits.services import recompute_agreement
+from credits.recompute import recompute_agreement
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -406,7 +406,7 @@ class RestateView(APIView):
         description="Re-evaluate a closed period (provider keys only, not customer-bound ones).",
     )
     def post(self, request: Request, key: str, period: str) -> Response:
-        from credits.services import RestateError, restate_period
+        from credits.restatement import RestateError, restate_period
 
         if request.auth.customer_id is not None:  # type: ignore[union-attr]
             return Response(

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -25,7 +26,17 @@ from credits.models import Checkpoint, Period
 SETTLE_MARGIN = dt.timedelta(minutes=15)
 DAY = dt.timedelta(days=1)
 
-Saved = dict[str, tuple[dt.datetime, str, int, int]]
+
+class Counted(NamedTuple):
+    """What one objective counted over [period start, through) of its covered time."""
+
+    through: dt.datetime
+    fingerprint: str
+    first: int
+    second: int
+
+
+Saved = dict[str, Counted]  # objective key -> its checkpoint
 
 
 def utc_midnight(instant: dt.datetime) -> dt.datetime:
@@ -48,30 +59,35 @@ def fingerprint(
 def saved_for(period_ids: Iterable[int]) -> dict[int, Saved]:
     """The checkpoints of these periods: period id -> objective key -> saved counts."""
     out: dict[int, Saved] = {}
-    for period_id, key, through, print_, first, second in Checkpoint.objects.filter(
-        period_id__in=list(period_ids)
-    ).values_list("period_id", "objective_key", "through", "fingerprint", "first", "second"):
-        out.setdefault(period_id, {})[key] = (through, print_, first, second)
+    for c in Checkpoint.objects.filter(period_id__in=list(period_ids)).values_list(
+        "period_id", "objective_key", "through", "fingerprint", "first", "second", named=True
+    ):
+        out.setdefault(c.period_id, {})[c.objective_key] = Counted(
+            c.through, c.fingerprint, c.first, c.second
+        )
     return out
 
 
-def save(items: Sequence[tuple[int, str, dt.datetime, str, int, int]], now: dt.datetime) -> None:
-    """Store (period id, objective key, through, fingerprint, first, second), replacing."""
-    if not items:
+def save(by_period: Mapping[int, Saved], now: dt.datetime) -> None:
+    """Store the checkpoints of these periods (period id -> objective key -> counts),
+    replacing any of the same period and objective."""
+    rows = [
+        Checkpoint(
+            period_id=period_id,
+            objective_key=key,
+            through=counted.through,
+            fingerprint=counted.fingerprint,
+            first=counted.first,
+            second=counted.second,
+            computed_at=now,
+        )
+        for period_id, saved in by_period.items()
+        for key, counted in saved.items()
+    ]
+    if not rows:
         return
     Checkpoint.objects.bulk_create(
-        [
-            Checkpoint(
-                period_id=period_id,
-                objective_key=key,
-                through=through,
-                fingerprint=print_,
-                first=first,
-                second=second,
-                computed_at=now,
-            )
-            for period_id, key, through, print_, first, second in items
-        ],
+        rows,
         update_conflicts=True,
         unique_fields=["period", "objective_key"],
         update_fields=["through", "fingerprint", "first", "second", "computed_at"],

@@ -31,7 +31,7 @@ def _on_measurements(
     **_: Any,
 ) -> None:
     from credits.models import Period
-    from credits.services import agreements_using
+    from credits.recompute import agreements_using
     from credits.tasks import schedule_recompute
 
     agreements = agreements_using(service_ids=service_ids, customer_ids=customer_ids)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agreements.models import Agreement
-from credits import services
+from credits import closing, recompute
 
 log = logging.getLogger(__name__)
 PENDING = "recompute-pending:{}"
@@ -34,7 +34,7 @@ def recompute_agreement(agreement_id: int) -> str:
     cache.delete(PENDING.format(agreement_id))
     if not Agreement.objects.filter(pk=agreement_id).exists():
         return "gone"
-    return services.recompute_agreement(agreement_id=agreement_id).line()
+    return recompute.recompute_agreement(agreement_id=agreement_id).line()
 
 
 @shared_task(**RETRY)
@@ -42,7 +42,7 @@ def recompute_agreements(agreement_ids: list[int]) -> list[str]:
     """A batch of agreements evaluated together: a constant number of queries, one commit."""
     # Cleared first: data arriving while we compute schedules one more run.
     cache.delete_many([PENDING.format(i) for i in agreement_ids])
-    return [s.line() for s in services.recompute_agreements(agreement_ids=agreement_ids)]
+    return [s.line() for s in recompute.recompute_agreements(agreement_ids=agreement_ids)]
 
 
 @shared_task(acks_late=True)
@@ -50,7 +50,7 @@ def recompute_all() -> int:
     """Fan out in batches of RECOMPUTE_BATCH_SIZE agreements, so several workers share
     the work while each batch costs a constant number of queries."""
     ids = list(Agreement.objects.order_by("pk").values_list("id", flat=True))
-    for batch in services.batches(ids):
+    for batch in recompute.batches(ids):
         recompute_agreements.delay(batch)
     return len(ids)
 
@@ -58,7 +58,7 @@ def recompute_all() -> int:
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
 def close_periods(now_iso: str | None = None) -> list[str]:
     now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
-    return [f"{p.agreement.key} {p.period}" for p in services.close_due_periods(now=now)]
+    return [f"{p.agreement.key} {p.period}" for p in closing.close_due_periods(now=now)]
 
 
 @shared_task(acks_late=True)
@@ -80,6 +80,6 @@ def schedule_recompute(agreement_ids: list[int]) -> list[int]:
         for agreement_id in agreement_ids
         if cache.add(PENDING.format(agreement_id), 1, timeout=delay + 600)
     ]
-    for batch in services.batches(scheduled):
+    for batch in recompute.batches(scheduled):
         transaction.on_commit(partial(recompute_agreements.apply_async, (batch,), countdown=delay))
     return scheduled

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from agreements.models import Agreement, Service
 from agreements.services import agreement_import
 from credits.checkpoints import settled_until
+from credits.evaluation import evaluate
 from credits.models import Checkpoint, Evaluation, Period
-from credits.services import evaluate, recompute_agreement, recompute_agreements
+from credits.recompute import recompute_agreement, recompute_agreements
 from metrics.models import Maintenance
 from metrics.services import events_ingest, maintenance_ingest, probes_ingest
 from tests.credits.test_summaries_match_engine import START, document
@@ -152,7 +153,7 @@ def test_new_maintenance_in_the_settled_past_is_counted(prop: Agreement) -> None
 
 
 def test_closing_reads_everything_again(prop: Agreement) -> None:
-    from credits.services import close_due_periods
+    from credits.closing import close_due_periods
 
     sid = Service.objects.get(key="svc").pk
     probes(sid, START, 3 * 24 * 60, True)

@@ -14,8 +14,9 @@ from django.core.management import CommandError, call_command
 
 from agreements.models import Service
 from agreements.services import agreement_import
+from credits.closing import close_due_periods, close_period
 from credits.models import Evaluation, LedgerEntry, Period
-from credits.services import close_due_periods, close_period, recompute_agreement
+from credits.recompute import recompute_agreement
 from metrics.models import ProbeResult
 from metrics.services import incidents_ingest, probes_ingest
 
@@ -389,7 +390,8 @@ def _figures(result: Any) -> Any:
 def test_batched_evaluation_equals_one_by_one() -> None:
     """Many agreements, customers, zones and periods read together give each its own figures."""
     from agreements.models import Customer
-    from credits.services import Job, evaluate, evaluate_many, version_in_force
+    from credits.evaluation import Job, evaluate, evaluate_many
+    from credits.recompute import version_in_force
     from metrics.services import events_ingest, tickets_ingest
 
     docs = [
@@ -495,7 +497,7 @@ def test_batched_recompute_query_count_does_not_grow_with_agreements() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from credits.services import recompute_agreements
+    from credits.recompute import recompute_agreements
 
     with time_machine.travel(MARCH, tick=False):
         ids = [

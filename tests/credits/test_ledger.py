@@ -15,9 +15,10 @@ from django.urls import reverse
 from agreements.models import Agreement, Service
 from agreements.services import agreement_import
 from credits.claims import claim_decide, claim_submit, expire_claims
+from credits.closing import close_due_periods
 from credits.ledger import LedgerError, balance, record_entry
 from credits.models import Claim, LedgerEntry, Period, Restatement
-from credits.services import RestateError, close_due_periods, restate_period
+from credits.restatement import RestateError, restate_period
 from metrics.services import probes_ingest
 
 pytestmark = pytest.mark.django_db
@@ -231,7 +232,7 @@ def test_idempotency_key_is_unique_in_the_database() -> None:
 def test_two_concurrent_closers_enter_the_credit_once() -> None:
     shop()
     load(ok=95, failed=5)
-    from credits.services import recompute_agreement
+    from credits.recompute import recompute_agreement
 
     recompute_agreement(
         agreement_id=Agreement.objects.get(key="shop").pk, now=AFTER - dt.timedelta(days=1)
@@ -375,7 +376,7 @@ def test_restatement_reverses_and_restates(api: Any) -> None:
 
 def test_restating_needs_a_closed_period_and_a_reason() -> None:
     agreement = shop()
-    from credits.services import recompute_agreement
+    from credits.recompute import recompute_agreement
 
     recompute_agreement(agreement_id=agreement.pk, now=MARCH + dt.timedelta(days=2))
     period = Period.objects.get()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from agreements import engine
 from agreements.models import Agreement, Service
 from agreements.services import agreement_import
-from credits.services import evaluate
+from credits.evaluation import evaluate
 from credits.terms import terms_of
 from metrics.models import EventCount, Maintenance, ProbeResult
 from metrics.services import events_ingest, maintenance_ingest, probes_ingest

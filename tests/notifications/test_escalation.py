@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from credits.models import Period
-from credits.services import recompute_agreement
+from credits.recompute import recompute_agreement
 from metrics.models import Incident
 from notifications import tasks
 from notifications.models import Escalation, EscalationNotice

@@ -11,8 +11,9 @@ import time_machine
 from agreements.models import Service
 from credits import signals
 from credits.claims import claim_decide, claim_submit
+from credits.closing import close_due_periods
 from credits.models import Claim, Period
-from credits.services import close_due_periods, recompute_agreement
+from credits.recompute import recompute_agreement
 from metrics.services import maintenance_ingest
 from notifications import tasks
 from notifications.models import Escalation, Event, EventType

@@ -17,8 +17,9 @@ import time_machine
 from django.core.files.base import ContentFile
 
 from agreements.models import Agreement, AgreementDocument, Service
+from credits.closing import close_due_periods
 from credits.models import Claim
-from credits.services import close_due_periods, recompute_agreement
+from credits.recompute import recompute_agreement
 from metrics import partitions
 from metrics.services import incidents_ingest, maintenance_ingest, probes_ingest
 

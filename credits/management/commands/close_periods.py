@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from credits.services import close_due_periods
+from credits.closing import close_due_periods
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from agreements.models import Agreement
-from credits.services import recompute_agreement
+from credits.recompute import recompute_agreement
 
 
 class Command(BaseCommand):

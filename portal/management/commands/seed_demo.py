@@ -81,7 +81,8 @@ class Command(BaseCommand):
                 )
 
     def extend_demo(self, start: dt.date) -> None:
-        from credits.services import close_due_periods, recompute_agreement
+        from credits.closing import close_due_periods
+        from credits.recompute import recompute_agreement
         from portal.demo_data import load_measurements
 
         load_measurements(timezone.now(), out=self.stdout)

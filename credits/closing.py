@@ -1,0 +1,101 @@
+"""Closing periods (SPEC §3 rule 13): the final evaluation, the credit, and the
+watermarks after which arriving data is late."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from agreements.models import Agreement, Customer, Service
+from credits import ledger, signals
+from credits.evaluation import TICKET_KINDS, PeriodResult, evaluate
+from credits.models import Period
+from credits.recompute import batches, periods_due, recompute_agreements, version_in_force
+from credits.storage import period_row, set_credit, store_evaluations
+
+
+def close_due_periods(*, now: dt.datetime | None = None) -> list[Period]:
+    """Close every period whose grace time has passed (SPEC rule 13)."""
+    now = now or timezone.now()
+    closed = []
+    # Periods must exist to be closed: make sure every agreement's past periods have rows.
+    ensure_period_rows(now=now)
+    for row_id in (
+        Period.objects.open()
+        .filter(closes_at__lte=now)
+        .order_by("closes_at")
+        .values_list("id", flat=True)
+    ):
+        period = close_period(period_id=row_id, now=now)
+        if period is not None:
+            closed.append(period)
+    return closed
+
+
+def ensure_period_rows(*, now: dt.datetime) -> None:
+    """Create missing rows of begun periods (evaluated as open; closing freezes them)."""
+    have: dict[int, set[str]] = {}
+    for agreement_id, pid in Period.objects.values_list("agreement_id", "period"):
+        have.setdefault(agreement_id, set()).add(pid)
+    missing = [
+        a.pk
+        for a in Agreement.objects.order_by("pk")
+        if not set(periods_due(a, now)) <= have.get(a.pk, set())
+    ]
+    for batch in batches(missing):
+        recompute_agreements(agreement_ids=batch, now=now)
+
+
+@transaction.atomic
+def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | None:
+    """Freeze one period: final evaluation, credit, and the late-data watermarks.
+
+    Idempotent: a period already closed (by another worker a moment ago) is left alone.
+    """
+    now = now or timezone.now()
+    row = (
+        Period.objects.select_for_update()
+        .select_related("agreement", "terms_version")
+        .get(pk=period_id)
+    )
+    if row.is_closed:
+        return None
+    versions = list(row.agreement.versions.all())
+    version = version_in_force(versions, row.period) or row.terms_version
+    # Measured up to the end of the period: ``now`` is past it when closing.
+    result = evaluate(
+        agreement=row.agreement,
+        period=row.period,
+        version=version,
+        now=max(now, row.end),
+        closed=True,
+    )
+    if result is None:
+        return None
+    row = period_row(row.agreement, row, result)
+    store_evaluations([(row, result)], now)
+    row.state = Period.State.CLOSED
+    row.closed_at = now
+    row.computed_at = now
+    set_credit(row, result)
+    row.save()
+    _advance_watermarks(row, result)
+    ledger.on_period_closed(period=row, now=now)
+    transaction.on_commit(partial(signals.period_closed.send, sender=Period, period=row, at=now))
+    return row
+
+
+def _advance_watermarks(row: Period, result: PeriodResult) -> None:
+    """Data older than a closed period's end is late from now on (flagged at ingestion)."""
+    keys = {o.service for o in result.terms.objectives if o.service}
+    for service in Service.objects.filter(key__in=keys):
+        if service.closed_until is None or service.closed_until < row.end:
+            Service.objects.filter(pk=service.pk).update(closed_until=row.end)
+    customer: Customer = row.agreement.customer
+    if any(o.kind in TICKET_KINDS for o in result.terms.objectives) and (
+        customer.closed_until is None or customer.closed_until < row.end
+    ):
+        Customer.objects.filter(pk=customer.pk).update(closed_until=row.end)
