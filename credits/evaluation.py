@@ -26,6 +26,7 @@ HOUR = dt.timedelta(hours=1)
 
 # Indicators whose counts come from summaries, and can therefore be checkpointed.
 COUNTED = frozenset(k for k in Kind if k.from_summaries)
+TIME_BASED = frozenset((Kind.AVAILABILITY_PROBES, Kind.AVAILABILITY_INCIDENTS))
 # Indicators measured over the customer's tickets (rule 8).
 TICKET_KINDS = frozenset({Kind.RESPONSE_TIME, Kind.RESOLUTION_TIME})
 
@@ -107,6 +108,8 @@ class _Prepared:
     window: engine.Interval
     covered: dict[str, list[engine.Interval]] = field(default_factory=dict)
     last_hour: dict[str, list[engine.Interval]] = field(default_factory=dict)
+    # The whole period's covered time per objective, for the budget of rule 11.
+    whole: dict[str, Sequence[engine.Interval]] = field(default_factory=dict)
     # Objective key -> counts over the settled past taken from a checkpoint, and the
     # checkpoints being read in full this time (key -> through, fingerprint).
     reused: dict[str, Pair] = field(default_factory=dict)
@@ -275,7 +278,7 @@ class _Batch:
         )
         covered = engine.clip_sorted(whole, p.window)
         hour = engine.clip_sorted(covered, (max(start, end - HOUR), end))
-        p.covered[o.key], p.last_hour[o.key] = covered, hour
+        p.covered[o.key], p.last_hour[o.key], p.whole[o.key] = covered, hour, whole
         if sid is None or o.kind not in COUNTED:
             return
         parts = {Part.RECENT: covered}
@@ -368,7 +371,9 @@ class _Batch:
     def _objective_result(self, n: int, p: _Prepared, o: ObjectiveTerms) -> ObjectiveResult:
         figures, hour = self._figures(n, p, o)
         closed = p.job.closed
-        budget = engine.error_budget(target=o.target, good=figures.good, bad=figures.bad)
+        budget = engine.error_budget(
+            target=o.target, good=figures.good, bad=figures.bad, reachable=_reachable(p, o, figures)
+        )
         burn = (
             engine.burn_rate(target=o.target, good=hour.good, bad=hour.bad)
             if hour is not None and not closed
@@ -380,6 +385,7 @@ class _Batch:
             budget=budget,
             burn_rate_1h=burn,
             closed=closed,
+            time_based=o.kind in TIME_BASED,
         )
         percent = engine.credit_percent(figures.achieved, o.tiers)
         return ObjectiveResult(o, figures, budget, burn, status, percent)
@@ -446,6 +452,19 @@ class _Batch:
         first, second = self._part(n, key, Part.RECENT)
         past_first, past_second = p.reused.get(key) or self._part(n, key, Part.SETTLED)
         return first + past_first, second + past_second
+
+
+def _reachable(p: _Prepared, o: ObjectiveTerms, figures: engine.Figures) -> Decimal | None:
+    """Rule 11: the largest denominator a time-based objective's open period can still
+    reach (None when the figures so far are the denominator: count-based indicators, and
+    every period that has ended, closed or in its grace time)."""
+    if o.kind not in TIME_BASED or p.job.closed or p.job.now >= p.end:
+        return None
+    whole = p.whole.get(o.key, ())
+    if o.kind == Kind.AVAILABILITY_PROBES:
+        to_come = engine.minutes_to_come(whole, p.job.now)
+        return figures.good + figures.bad + to_come
+    return Decimal(engine.duration(whole).total_seconds())
 
 
 def _ensure_thresholds(pairs: set[tuple[int, int]]) -> None:

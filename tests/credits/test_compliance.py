@@ -81,7 +81,10 @@ def test_recompute_stores_evaluations_with_version(shop: Any) -> None:
     recompute_agreement(agreement_id=shop.pk, now=now)
     evaluation = Evaluation.objects.get()
     assert (evaluation.good, evaluation.bad, evaluation.achieved) == (98, 2, Decimal("98"))
-    assert evaluation.status == "breached"
+    # Rules 10-11: 2 down minutes of the ~446 that all of March allows at 99% can still be
+    # made up, so the open period is not breached even though 98% so far is below target.
+    assert evaluation.status == "met"
+    assert evaluation.budget_total == Decimal("446.40")
     assert evaluation.period.terms_version.number == 1
     assert evaluation.computed_at == now
     # Idempotent: the same state again.
@@ -275,7 +278,8 @@ def test_compliance_endpoint_shape(api: Any, shop: Any) -> None:
         "credit_percent",
     }
     assert objective["achieved"] == 98 and isinstance(objective["achieved"], (int, float))
-    assert objective["status"] == "breached"
+    assert objective["status"] == "met"  # so far below target, but the month can still meet it
+    assert objective["budget_remaining_percent"] > 99
     assert body["credit"]["currency"] == "EUR"
     assert isinstance(body["credit"]["amount"], str)
     assert body["forecast"]["label"] == "projection"

@@ -18,7 +18,7 @@ from credits.recompute import recompute_agreement
 from metrics.models import Incident
 from notifications import tasks
 from notifications.models import Escalation, EscalationNotice
-from tests.notifications.conftest import T0, fail_minutes, ingest_incident
+from tests.notifications.conftest import BREACH, T0, fail_minutes, ingest_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def test_outage_walks_through_every_level(
 def test_breach_escalates_and_recovery_stops_it(
     agreement: Any, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    fail_minutes(T0, 30)
+    fail_minutes(T0, BREACH)
     with time_machine.travel(T0 + dt.timedelta(hours=1), tick=False) as clock:
         with django_capture_on_commit_callbacks(execute=True):
             recompute_agreement(agreement_id=agreement.pk, now=T0 + dt.timedelta(hours=1))

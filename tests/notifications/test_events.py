@@ -17,7 +17,7 @@ from credits.recompute import recompute_agreement
 from metrics.services import maintenance_ingest
 from notifications import tasks
 from notifications.models import Escalation, Event, EventType
-from tests.notifications.conftest import T0, fail_minutes, ingest_incident
+from tests.notifications.conftest import BREACH, T0, fail_minutes, ingest_incident
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
@@ -32,18 +32,18 @@ def _types(agreement: Any) -> list[str]:
 def test_a_burst_of_1000_recomputes_raises_the_breach_once(
     agreement: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    fail_minutes(T0, 30)
+    fail_minutes(T0, BREACH)
     with django_capture_on_commit_callbacks(execute=True):
         for i in range(1000):
             recompute_agreement(
-                agreement_id=agreement.pk, now=T0 + dt.timedelta(minutes=31, seconds=3 * i)
+                agreement_id=agreement.pk, now=T0 + dt.timedelta(minutes=BREACH + 1, seconds=3 * i)
             )
     events = Event.objects.filter(type=EventType.OBJECTIVE_BREACHED)
     assert events.count() == 1
     event = events.get()
     assert event.agreement == agreement
     assert event.objective_key == "api-availability"
-    assert event.occurred_at == T0 + dt.timedelta(minutes=31)
+    assert event.occurred_at == T0 + dt.timedelta(minutes=BREACH + 1)
     assert event.payload["period"] == "2026-03"
     assert event.payload["status"] == "breached"
     assert event.payload["achieved"] == 0
@@ -54,7 +54,7 @@ def test_a_burst_of_1000_recomputes_raises_the_breach_once(
 def test_the_same_signal_sent_1000_times_raises_each_event_once(
     agreement: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    fail_minutes(T0, 30)
+    fail_minutes(T0, BREACH)
     with django_capture_on_commit_callbacks(execute=True):
         recompute_agreement(agreement_id=agreement.pk, now=T0 + dt.timedelta(hours=1))
     period = Period.objects.get(agreement=agreement, period="2026-03")
@@ -79,7 +79,7 @@ def test_the_same_signal_sent_1000_times_raises_each_event_once(
 def test_a_second_breach_after_recovery_is_a_new_episode(
     agreement: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    fail_minutes(T0, 30)
+    fail_minutes(T0, BREACH)
     with django_capture_on_commit_callbacks(execute=True):
         recompute_agreement(agreement_id=agreement.pk, now=T0 + dt.timedelta(hours=1))
     period = Period.objects.get(agreement=agreement, period="2026-03")
@@ -111,7 +111,7 @@ def test_a_second_breach_after_recovery_is_a_new_episode(
 
 
 def test_a_stale_report_is_ignored(agreement: Any, django_capture_on_commit_callbacks: Any) -> None:
-    fail_minutes(T0, 30)
+    fail_minutes(T0, BREACH)
     with django_capture_on_commit_callbacks(execute=True):
         recompute_agreement(agreement_id=agreement.pk, now=T0 + dt.timedelta(hours=1))
         period = Period.objects.get(agreement=agreement, period="2026-03")
@@ -132,7 +132,7 @@ def test_a_report_handled_after_its_period_closed_starts_nothing(
 ) -> None:
     """Status changes are handled by a worker: one that only runs once the period has
     closed (its escalations already resolved by the close) must not start one again."""
-    fail_minutes(T0, 30)
+    fail_minutes(T0, BREACH)
     recompute_agreement(agreement_id=agreement.pk, now=T0 + dt.timedelta(hours=1))
     close_due_periods(now=dt.datetime(2026, 4, 3, tzinfo=UTC))
     period = Period.objects.get(agreement=agreement, period="2026-03")
