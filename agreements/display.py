@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-__all__ = ["count", "duration", "milliseconds", "money", "multiple", "percent", "percent_digits", "plain"]
+__all__ = [
+    "count",
+    "duration",
+    "milliseconds",
+    "money",
+    "multiple",
+    "percent",
+    "percent_digits",
+    "plain",
+]
 
 NO_DATA = "no data"
 _MIN_PERCENT_PLACES = 3
