@@ -146,7 +146,10 @@ def test_agreement_page_shows_every_section(
     assert 'class="chart chart-burndown"' in page
     assert "Projection" in page and "If the period closed now" in page
     assert 'class="chart chart-bars"' in page
-    assert 'aria-label="2026-02-10: 83.33% available (60 min down), breached; incidents: ' in page
+    assert (
+        'aria-label="2026-02-10: 83.333% available (60 min down), far below target; incidents: '
+        in page
+    )
     assert "Hosted API unreachable" in page
     assert "60 min counted" in page
     assert "Slow responses" in page and "degraded" in page
@@ -181,7 +184,7 @@ def test_manager_claims_a_credit(client: Any, manager_user: Any, history: Agreem
     claim.refresh_from_db()
     assert (claim.state, claim.claimed_by) == ("claimed", "acme-manager")
     page = client.get(f"/agreements/{history.key}/").content.decode()
-    assert "Claimed 6000.00 EUR for 2026-02" in page
+    assert "Claimed 6,000.00 EUR for 2026-02" in page
     assert "Claimed, awaiting review" in page
     again = client.post(f"/agreements/{history.key}/claims/{claim.pk}/claim/", follow=True)
     assert "was not claimed" in again.content.decode()
@@ -408,10 +411,10 @@ def test_each_user_gets_their_own_role_on_the_agreement(
     customer_user: Any, manager_user: Any, admin_user: Any, agreement: Agreement
 ) -> None:
     from agreements.models import Membership
-    from portal import pages
+    from portal.pages.scoping import visible_agreements, with_cache_stamp
 
     def role(user: Any) -> Any:
-        return pages.with_cache_stamp(pages.visible_agreements(user)).get(pk=agreement.pk).user_role
+        return with_cache_stamp(visible_agreements(user)).get(pk=agreement.pk).user_role
 
     assert role(customer_user) == "viewer"
     assert role(manager_user) == "manager"
