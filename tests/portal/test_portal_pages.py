@@ -421,3 +421,31 @@ def test_each_user_gets_their_own_role_on_the_agreement(
     assert role(admin_user) is None  # staff, not a member
     Membership.objects.create(user=admin_user, customer=agreement.customer, role="manager")
     assert role(admin_user) == "manager"
+
+
+def test_statement_reads_the_credit_stored_at_close(history: Agreement) -> None:
+    from credits.models import Period
+    from credits.statements import statement_of
+
+    row = Period.objects.get(agreement=history, period="2026-02")
+    statement = statement_of(history, "2026-02")
+    assert statement is not None
+    assert statement.credit_total == row.credit_amount == Decimal("6000.00")
+    assert statement.subtotal == row.credit_subtotal
+    assert statement.cap_amount == row.credit_cap
+    # What closing stored is what the statement prints: it applies rule 12 no second time.
+    Period.objects.filter(pk=row.pk).update(credit_amount=Decimal("5999.99"))
+    restated = statement_of(history, "2026-02")
+    assert restated is not None and restated.credit_total == Decimal("5999.99")
+    assert statement_of(history, "2026-03") is None  # open
+
+
+def test_daily_bars_say_how_a_day_compares_with_its_target(
+    client: Any, customer_user: Any, history: Agreement
+) -> None:
+    client.force_login(customer_user)
+    page = client.get(f"/agreements/{history.key}/").content.decode()
+    history_section = page.split('id="history"', 1)[1].split('id="incidents"', 1)[0]
+    assert "far below target" in history_section
+    assert "within target" in history_section
+    assert "at risk" not in history_section  # a day has no error budget (rule 10)
