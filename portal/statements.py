@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -84,13 +85,23 @@ def statement_csv(statement: Statement) -> str:
 
     Every data row starts with its record type (statement, objective, computation,
     evidence, restatement) so a reader can pick rows without tracking blocks.
-    Amounts are quantized to 0.01; other decimals are written exactly.
+    Amounts are quantized to 0.01 without separators, percents truncated as on the pages
+    (rule 19), other decimals written as they are.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    s = statement
-    cur = _text(s.currency)
+    for index, block in enumerate(
+        (_csv_statement, _csv_objectives, _csv_computation, _csv_evidence, _csv_restatements)
+    ):
+        if index:
+            writer.writerow([])
+        block(writer, statement)
+    return buffer.getvalue()
 
+
+def _csv_statement(writer: Any, s: Statement) -> None:
+    """The header block: one row per field of the statement."""
+    cur = _text(s.currency)
     writer.writerow(["record", "field", "value"])
     header: list[tuple[str, str]] = [
         ("agreement_key", _text(s.agreement_key)),
@@ -109,7 +120,9 @@ def statement_csv(statement: Statement) -> str:
     ]
     writer.writerows(["statement", name, value] for name, value in header)
 
-    writer.writerow([])
+
+def _csv_objectives(writer: Any, s: Statement) -> None:
+    """One row per objective: figures as stored, percents as on the pages."""
     writer.writerow(
         [
             "record",
@@ -144,7 +157,10 @@ def statement_csv(statement: Statement) -> str:
             ]
         )
 
-    writer.writerow([])
+
+def _csv_computation(writer: Any, s: Statement) -> None:
+    """Subtotal, cap and total, with how the total was reached."""
+    cur = _text(s.currency)
     writer.writerow(["record", "item", "amount", "currency", "note"])
     cap_binds = s.subtotal > s.cap_amount
     writer.writerows(
@@ -168,7 +184,9 @@ def statement_csv(statement: Statement) -> str:
         ]
     )
 
-    writer.writerow([])
+
+def _csv_evidence(writer: Any, s: Statement) -> None:
+    """Down spells, incidents and maintenance behind each objective."""
     writer.writerow(
         ["record", "type", "objective", "start", "end", "amount", "unit", "title", "note"]
     )
@@ -219,7 +237,10 @@ def statement_csv(statement: Statement) -> str:
                 ]
             )
 
-    writer.writerow([])
+
+def _csv_restatements(writer: Any, s: Statement) -> None:
+    """Corrections of the credit total after the first close."""
+    cur = _text(s.currency)
     writer.writerow(["record", "at", "previous_amount", "new_amount", "currency", "reason"])
     for item in s.restatements:
         writer.writerow(
@@ -232,7 +253,6 @@ def statement_csv(statement: Statement) -> str:
                 _text(item.reason),
             ]
         )
-    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------
