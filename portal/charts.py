@@ -12,12 +12,16 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from html import escape
 
+from agreements import display
+from agreements.engine import Status
+from credits.daily import DayVerdict
+
 __all__ = [
+    "DAY_COLOURS",
     "STATUS_COLOURS",
-    "STATUS_WORDS",
     "DayBar",
     "burndown_svg",
     "daily_bars_svg",
@@ -25,17 +29,18 @@ __all__ = [
 ]
 
 # All reach at least 4.5:1 against white (WCAG AA for text, so also for graphics).
-STATUS_COLOURS: dict[str, str] = {
-    "met": "#1a7f37",
-    "at_risk": "#8a5a00",
-    "breached": "#b42318",
-    "no_data": "#57606a",
+STATUS_COLOURS: dict[Status, str] = {
+    Status.MET: "#1a7f37",
+    Status.AT_RISK: "#8a5a00",
+    Status.BREACHED: "#b42318",
+    Status.NO_DATA: "#57606a",
 }
-STATUS_WORDS: dict[str, str] = {
-    "met": "met",
-    "at_risk": "at risk",
-    "breached": "breached",
-    "no_data": "no data",
+# A day is not a period: its verdicts have words of their own, drawn in the same palette.
+DAY_COLOURS: dict[DayVerdict, str] = {
+    DayVerdict.WITHIN: STATUS_COLOURS[Status.MET],
+    DayVerdict.BELOW: STATUS_COLOURS[Status.AT_RISK],
+    DayVerdict.FAR_BELOW: STATUS_COLOURS[Status.BREACHED],
+    DayVerdict.NO_DATA: STATUS_COLOURS[Status.NO_DATA],
 }
 _TEXT = "#1f2328"
 _MUTED = "#57606a"
@@ -51,8 +56,8 @@ class DayBar:
 
     day: date
     achieved: Decimal | None  # percent, None = no data
-    status: str  # "met" | "at_risk" | "breached" | "no_data"
-    label: str  # e.g. "99.95% available" (already formatted by caller)
+    verdict: DayVerdict
+    label: str  # e.g. "99.950% available" (already formatted by caller)
     incidents: tuple[str, ...] = ()  # titles of that day's incidents
 
 
@@ -65,14 +70,6 @@ def _n(value: float) -> str:
     """Format a coordinate compactly and deterministically."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
-
-
-def _pct(value: Decimal, places: str = "0.1") -> str:
-    """Format a percentage for humans, rounded half-up, without a negative zero."""
-    q = value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
-    if q == 0:
-        q = abs(q)
-    return f"{q:f}%"
 
 
 def _uid(*parts: object) -> str:
@@ -102,23 +99,25 @@ _BAR_TOP = 4
 def _bar_text(bar: DayBar) -> str:
     label = bar.label.strip()
     if not label:
-        label = "no data" if bar.achieved is None else _pct(bar.achieved, "0.01")
-    text = f"{bar.day.isoformat()}: {label}, {STATUS_WORDS[bar.status]}"
+        label = display.percent(bar.achieved)
+    text = f"{bar.day.isoformat()}: {label}, {bar.verdict.words}"
     if bar.incidents:
         text += "; incidents: " + ", ".join(bar.incidents)
     return text
 
 
-def _bar_shapes(status: str, x: float, uid: str, *, y: float = _BAR_TOP, h: float = _BAR_H) -> str:
-    """Shapes of one bar; each status has its own fill pattern, not just its own colour."""
-    colour = STATUS_COLOURS[status]
+def _bar_shapes(
+    verdict: DayVerdict, x: float, uid: str, *, y: float = _BAR_TOP, h: float = _BAR_H
+) -> str:
+    """Shapes of one bar; each verdict has its own fill pattern, not just its own colour."""
+    colour = DAY_COLOURS[verdict]
     box = f'x="{_n(x)}" y="{_n(y)}" width="{_BAR_W}" height="{_n(h)}" rx="1.5"'
-    if status == "met":
+    if verdict == DayVerdict.WITHIN:
         return f'<rect {box} fill="{colour}"/>'
-    if status == "at_risk":
-        return f'<rect {box} fill="url(#p-at_risk-{uid})" stroke="{colour}" stroke-width="1"/>'
-    if status == "breached":
-        shapes = f'<rect {box} fill="url(#p-breached-{uid})" stroke="{colour}" stroke-width="1"/>'
+    if verdict == DayVerdict.BELOW:
+        return f'<rect {box} fill="url(#p-{verdict}-{uid})" stroke="{colour}" stroke-width="1"/>'
+    if verdict == DayVerdict.FAR_BELOW:
+        shapes = f'<rect {box} fill="url(#p-{verdict}-{uid})" stroke="{colour}" stroke-width="1"/>'
         if h >= 20:
             # The "!" glyph survives greyscale printing and colour-blindness alike.
             shapes += (
@@ -127,31 +126,29 @@ def _bar_shapes(status: str, x: float, uid: str, *, y: float = _BAR_TOP, h: floa
                 f'aria-hidden="true">!</text>'
             )
         return shapes
-    # no_data: hollow bar with a dashed outline and sparse stripes.
+    # No data: hollow bar with a dashed outline and sparse stripes.
     return (
         f'<rect x="{_n(x + 0.5)}" y="{_n(y + 0.5)}" width="{_BAR_W - 1}" '
-        f'height="{_n(h - 1)}" rx="1.5" fill="url(#p-no_data-{uid})" stroke="{colour}" '
+        f'height="{_n(h - 1)}" rx="1.5" fill="url(#p-{verdict}-{uid})" stroke="{colour}" '
         f'stroke-width="1" stroke-dasharray="2 1.5" class="marker"/>'
     )
 
 
 def _bar_patterns(uid: str) -> str:
-    breached = STATUS_COLOURS["breached"]
-    at_risk = STATUS_COLOURS["at_risk"]
-    no_data = STATUS_COLOURS["no_data"]
+    far, below, none = DayVerdict.FAR_BELOW, DayVerdict.BELOW, DayVerdict.NO_DATA
     return (
         "<defs>"
-        f'<pattern id="p-breached-{uid}" width="4" height="4" patternUnits="userSpaceOnUse" '
+        f'<pattern id="p-{far}-{uid}" width="4" height="4" patternUnits="userSpaceOnUse" '
         f'patternTransform="rotate(45)">'
-        f'<rect width="4" height="4" fill="{breached}"/>'
+        f'<rect width="4" height="4" fill="{DAY_COLOURS[far]}"/>'
         f'<rect width="1.5" height="4" fill="#ffffff" fill-opacity="0.55"/></pattern>'
-        f'<pattern id="p-at_risk-{uid}" width="4" height="4" patternUnits="userSpaceOnUse">'
-        f'<rect width="4" height="4" fill="{at_risk}"/>'
+        f'<pattern id="p-{below}-{uid}" width="4" height="4" patternUnits="userSpaceOnUse">'
+        f'<rect width="4" height="4" fill="{DAY_COLOURS[below]}"/>'
         f'<rect width="4" height="1.2" fill="#ffffff" fill-opacity="0.6"/></pattern>'
-        f'<pattern id="p-no_data-{uid}" width="4" height="4" patternUnits="userSpaceOnUse" '
+        f'<pattern id="p-{none}-{uid}" width="4" height="4" patternUnits="userSpaceOnUse" '
         f'patternTransform="rotate(-45)">'
         f'<rect width="4" height="4" fill="#ffffff"/>'
-        f'<rect width="1" height="4" fill="{no_data}" fill-opacity="0.45"/></pattern>'
+        f'<rect width="1" height="4" fill="{DAY_COLOURS[none]}" fill-opacity="0.45"/></pattern>'
         "</defs>"
     )
 
@@ -161,11 +158,11 @@ def daily_bars_svg(bars: Sequence[DayBar], *, title: str) -> str:
 
     The outer SVG is a labelled ``group`` rather than an ``img`` because an ``img``
     would hide the individually focusable bars from assistive technology.
-    Raises ``ValueError`` for an unknown status, which is a caller bug.
+    Raises ``ValueError`` for an unknown verdict, which is a caller bug.
     """
     for bar in bars:
-        if bar.status not in STATUS_COLOURS:
-            raise ValueError(f"unknown status {bar.status!r} for {bar.day.isoformat()}")
+        if bar.verdict not in DAY_COLOURS:
+            raise ValueError(f"unknown verdict {bar.verdict!r} for {bar.day.isoformat()}")
     uid = _uid("bars", title, tuple(bars))
     count = len(bars)
     width = max(count * (_BAR_W + _BAR_GAP) - _BAR_GAP, 300)
@@ -193,11 +190,11 @@ def daily_bars_svg(bars: Sequence[DayBar], *, title: str) -> str:
         x = index * (_BAR_W + _BAR_GAP)
         text = _e(_bar_text(bar))
         parts.append(
-            f'<g tabindex="0" role="img" class="bar bar-{bar.status}" '
-            f'data-day="{bar.day.isoformat()}" data-status="{bar.status}" '
+            f'<g tabindex="0" role="img" class="bar bar-{bar.verdict}" '
+            f'data-day="{bar.day.isoformat()}" data-verdict="{bar.verdict}" '
             f'aria-label="{text}" data-tooltip="{text}">'
             f"<title>{text}</title>"
-            f"{_bar_shapes(bar.status, x, uid)}"
+            f"{_bar_shapes(bar.verdict, x, uid)}"
             f'<rect x="{_n(x - 1)}" y="{_n(_BAR_TOP - 1)}" width="{_BAR_W + 2}" '
             f'height="{_BAR_H + 2}" fill="none" stroke="none" class="focus-ring"/>'
             "</g>"
@@ -219,11 +216,12 @@ def daily_bars_svg(bars: Sequence[DayBar], *, title: str) -> str:
 
 
 def _bars_legend(uid: str, y: float) -> str:
-    """Legend repeating the marker of each status next to its name."""
+    """Legend repeating the marker of each verdict next to its words."""
     items = []
     x = 0.0
-    for status, word in STATUS_WORDS.items():
-        items.append(_bar_shapes(status, x, uid, y=y - 10, h=12))
+    for verdict in DayVerdict:
+        word = verdict.words
+        items.append(_bar_shapes(verdict, x, uid, y=y - 10, h=12))
         items.append(
             f'<text x="{_n(x + _BAR_W + 4)}" y="{_n(y)}" font-size="10" fill="{_TEXT}">'
             f"{_e(word)}</text>"
@@ -287,7 +285,7 @@ def burndown_svg(
 
     if known:
         moment, value = known[-1]
-        summary = f"Error budget remaining: {_pct(value)} on {_day_label(moment)}"
+        summary = f"Error budget remaining: {display.percent(value)} on {_day_label(moment)}"
         if value < 0:
             summary += " (overspent)"
     else:
@@ -313,7 +311,7 @@ def burndown_svg(
         f'<rect class="overspent-zone" x="{_BD_LEFT}" y="{_n(y0)}" '
         f'width="{_BD_RIGHT - _BD_LEFT}" height="{_n(_BD_BOTTOM - y0)}" fill="#fff1f0"/>'
         f'<text x="{_BD_RIGHT - 4}" y="{_n(_BD_BOTTOM - 6)}" text-anchor="end" font-size="10" '
-        f'fill="{STATUS_COLOURS["breached"]}">overspent</text>'
+        f'fill="{STATUS_COLOURS[Status.BREACHED]}">overspent</text>'
     )
     # Horizontal grid with 100/50/0 labels; the zero line is drawn solid and darker.
     for level in (100, 50, 0):
@@ -373,7 +371,7 @@ def burndown_svg(
             f'stroke="{_LINE}" stroke-width="2"/>'
             f'<text class="latest-label" x="{_n(x + dx)}" y="{_n(y - 8)}" '
             f'text-anchor="{anchor}" font-size="12" font-weight="600" fill="{_TEXT}">'
-            f"{_e(_pct(value))}</text>"
+            f"{_e(display.percent(value))}</text>"
         )
     else:
         parts.append(
@@ -419,15 +417,15 @@ def gauge_svg(remaining_percent: Decimal | None, *, label: str) -> str:
         shown = min(max(remaining_percent, Decimal(0)), Decimal(100))
         fill_w = float(shown) / 100 * _G_TRACK
         text = (
-            f"overspent ({_pct(remaining_percent)})"
+            f"overspent ({display.percent(remaining_percent)})"
             if remaining_percent < 0
-            else f"{_pct(remaining_percent)} left"
+            else f"{display.percent(remaining_percent)} left"
         )
         aria = (
             f'role="meter" aria-label="{_e(label)}" aria-valuemin="0" aria-valuemax="100" '
             f'aria-valuenow="{_e(f"{shown:f}")}" aria-valuetext="{_e(text)}"'
         )
-    colour = STATUS_COLOURS["breached"] if text.startswith("overspent") else _LINE
+    colour = STATUS_COLOURS[Status.BREACHED] if text.startswith("overspent") else _LINE
     parts = [
         _svg_open(_G_W, _G_H, f'{aria} class="chart chart-gauge"'),
         f'<title id="t-{uid}">{_e(f"{label}: {text}")}</title>',

@@ -1,8 +1,10 @@
 """The monthly service-credit statement of a closed period, as CSV and as PDF.
 
-Pure rendering: the caller computes every figure and passes a ``Statement``; this
-module only lays the figures out and explains the arithmetic. Money stays ``Decimal``
-throughout and datetimes are printed in the zone they arrive in (the agreement's).
+Pure rendering: ``credits.statements`` reads every figure and builds the ``Statement``;
+this module only lays the figures out and explains the arithmetic. Figures are written
+by ``agreements.display`` (rule 19), so they read as on the portal's pages; the CSV drops
+the thousands separators of amounts, which spreadsheets would read as text. Datetimes
+are printed in the zone they arrive in (the agreement's).
 """
 
 from __future__ import annotations
@@ -10,96 +12,22 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-__all__ = [
-    "Evidence",
-    "ObjectiveLine",
-    "Restatement",
-    "Statement",
-    "statement_csv",
-    "statement_pdf",
-]
+from agreements import display
+from agreements.engine import Status
+from credits.statements import Evidence, ObjectiveLine, Statement
 
-CENT = Decimal("0.01")
+__all__ = ["statement_csv", "statement_pdf"]
 
-STATUS_WORDS: dict[str, str] = {
-    "met": "met",
-    "at_risk": "met, at risk",
-    "breached": "breached",
-    "no_data": "no data",
-}
-
-
-@dataclass(frozen=True)
-class ObjectiveLine:
-    """One objective's outcome for the period and the credit it earns."""
-
-    key: str
-    indicator: str
-    target: Decimal
-    achieved: Decimal | None
-    status: str
-    good: Decimal
-    bad: Decimal
-    unit: str  # "minutes" | "seconds" | "probes" | "events" | "tickets"
-    completeness: Decimal | None
-    tiers: tuple[tuple[Decimal, Decimal], ...]  # (below, percent)
-    credit_percent: Decimal
-    credit_amount: Decimal  # monthly_fee * percent / 100, unrounded
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What an objective's figures rest on."""
-
-    down_spells: tuple[tuple[datetime, datetime, int], ...] = ()  # start, end, minutes
-    # title, impact, start, end, seconds counted
-    incidents: tuple[tuple[str, str, datetime, datetime | None, Decimal], ...] = ()
-    # title, start, end, excluded?, reason
-    maintenance: tuple[tuple[str, datetime, datetime, bool, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Restatement:
-    """A correction of the credit total after the period was first closed."""
-
-    at: datetime
-    previous_amount: Decimal
-    new_amount: Decimal
-    reason: str
-
-
-@dataclass(frozen=True)
-class Statement:
-    """Everything printed on the statement of one agreement for one closed period."""
-
-    agreement_key: str
-    agreement_name: str
-    customer_name: str
-    provider: str
-    period: str  # "YYYY-MM"
-    timezone: str
-    currency: str
-    monthly_fee: Decimal
-    credit_cap_percent: Decimal
-    terms_version: int
-    terms_effective_period: str
-    closed_at: datetime | None
-    objectives: tuple[ObjectiveLine, ...]
-    subtotal: Decimal  # sum of objective credits (unrounded)
-    cap_amount: Decimal  # monthly_fee * cap / 100
-    credit_total: Decimal  # min(subtotal, cap) rounded half-up to 0.01
-    claim_status: str = ""
-    evidence: Mapping[str, Evidence] = field(default_factory=dict)
-    restatements: tuple[Restatement, ...] = ()
+_CENT = Decimal("0.01")
 
 
 # ---------------------------------------------------------------------------
@@ -108,34 +36,18 @@ class Statement:
 
 
 def _money(amount: Decimal) -> str:
-    """Amount rounded half-up to cents, never in exponent notation."""
-    return f"{amount.quantize(CENT, rounding=ROUND_HALF_UP):f}"
+    """An amount for a machine-read cell: two decimals, half-up, no separators."""
+    return display.money(amount, grouped=False)
 
 
 def _exact(value: Decimal | None) -> str:
-    """Exact decimal text (no exponent notation); empty for missing values."""
-    return "" if value is None else f"{value:f}"
+    """A count or term as written (integers as integers); empty for missing values."""
+    return "" if value is None else display.plain(value)
 
 
-def _plain(value: Decimal) -> str:
-    """Decimal without trailing zeros, e.g. 10.00 -> "10", 99.90 -> "99.9"."""
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def _achieved(value: Decimal) -> str:
-    """Achieved percentage for reading, truncated rather than rounded.
-
-    Truncating to three places keeps the printed figure on the same side of any
-    threshold with up to three decimals, so 99.8996 never shows as a met "99.90".
-    """
-    q = value.quantize(Decimal("0.001"), rounding=ROUND_DOWN)
-    text = f"{q:f}"
-    if text.endswith("0"):
-        text = text[:-1]
-    return text
+def _percent_cell(value: Decimal | None, target: Decimal | None = None) -> str:
+    """A percent for a machine-read cell, truncated as on every page; empty for none."""
+    return "" if value is None else display.percent_digits(value, target)
 
 
 def _when(moment: datetime | None) -> str:
@@ -143,7 +55,7 @@ def _when(moment: datetime | None) -> str:
 
 
 def _duration_minutes(start: datetime, end: datetime) -> Decimal:
-    return (Decimal(int((end - start).total_seconds())) / 60).quantize(CENT, ROUND_HALF_UP)
+    return (Decimal(int((end - start).total_seconds())) / 60).quantize(_CENT, ROUND_HALF_UP)
 
 
 def _ordered_evidence(statement: Statement) -> Iterator[tuple[str, Evidence]]:
@@ -173,13 +85,23 @@ def statement_csv(statement: Statement) -> str:
 
     Every data row starts with its record type (statement, objective, computation,
     evidence, restatement) so a reader can pick rows without tracking blocks.
-    Amounts are quantized to 0.01; other decimals are written exactly.
+    Amounts are quantized to 0.01 without separators, percents truncated as on the pages
+    (rule 19), other decimals written as they are.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    s = statement
-    cur = _text(s.currency)
+    for index, block in enumerate(
+        (_csv_statement, _csv_objectives, _csv_computation, _csv_evidence, _csv_restatements)
+    ):
+        if index:
+            writer.writerow([])
+        block(writer, statement)
+    return buffer.getvalue()
 
+
+def _csv_statement(writer: Any, s: Statement) -> None:
+    """The header block: one row per field of the statement."""
+    cur = _text(s.currency)
     writer.writerow(["record", "field", "value"])
     header: list[tuple[str, str]] = [
         ("agreement_key", _text(s.agreement_key)),
@@ -198,7 +120,9 @@ def statement_csv(statement: Statement) -> str:
     ]
     writer.writerows(["statement", name, value] for name, value in header)
 
-    writer.writerow([])
+
+def _csv_objectives(writer: Any, s: Statement) -> None:
+    """One row per objective: figures as stored, percents as on the pages."""
     writer.writerow(
         [
             "record",
@@ -222,18 +146,21 @@ def statement_csv(statement: Statement) -> str:
                 _text(line.key),
                 _text(line.indicator),
                 _exact(line.target),
-                _exact(line.achieved),
+                _percent_cell(line.achieved, line.target),
                 _text(line.status),
                 _exact(line.good),
                 _exact(line.bad),
                 _text(line.unit),
-                _exact(line.completeness),
+                _percent_cell(line.completeness),
                 _exact(line.credit_percent),
                 _money(line.credit_amount),
             ]
         )
 
-    writer.writerow([])
+
+def _csv_computation(writer: Any, s: Statement) -> None:
+    """Subtotal, cap and total, with how the total was reached."""
+    cur = _text(s.currency)
     writer.writerow(["record", "item", "amount", "currency", "note"])
     cap_binds = s.subtotal > s.cap_amount
     writer.writerows(
@@ -244,7 +171,7 @@ def statement_csv(statement: Statement) -> str:
                 "cap",
                 _money(s.cap_amount),
                 cur,
-                f"{_plain(s.credit_cap_percent)}% of monthly fee {_money(s.monthly_fee)}",
+                f"{display.plain(s.credit_cap_percent)}% of monthly fee {_money(s.monthly_fee)}",
             ],
             [
                 "computation",
@@ -257,7 +184,9 @@ def statement_csv(statement: Statement) -> str:
         ]
     )
 
-    writer.writerow([])
+
+def _csv_evidence(writer: Any, s: Statement) -> None:
+    """Down spells, incidents and maintenance behind each objective."""
     writer.writerow(
         ["record", "type", "objective", "start", "end", "amount", "unit", "title", "note"]
     )
@@ -299,7 +228,7 @@ def statement_csv(statement: Statement) -> str:
                     okey,
                     start.isoformat(),
                     end.isoformat(),
-                    _exact(_duration_minutes(start, end)),
+                    f"{_duration_minutes(start, end):f}",
                     "minutes",
                     _text(title),
                     _text(
@@ -308,7 +237,10 @@ def statement_csv(statement: Statement) -> str:
                 ]
             )
 
-    writer.writerow([])
+
+def _csv_restatements(writer: Any, s: Statement) -> None:
+    """Corrections of the credit total after the first close."""
+    cur = _text(s.currency)
     writer.writerow(["record", "at", "previous_amount", "new_amount", "currency", "reason"])
     for item in s.restatements:
         writer.writerow(
@@ -321,7 +253,6 @@ def statement_csv(statement: Statement) -> str:
                 _text(item.reason),
             ]
         )
-    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------
@@ -456,7 +387,7 @@ class _Writer:
         pdf.set_font("Helvetica", size=10)
 
     def money(self, amount: Decimal) -> str:
-        return f"{_money(amount)} {self.currency}"
+        return f"{display.money(amount)} {self.currency}"
 
 
 def _objective_rows(statement: Statement) -> list[list[str]]:
@@ -476,13 +407,13 @@ def _objective_rows(statement: Statement) -> list[list[str]]:
         rows.append(
             [
                 f"{line.key}\n{line.indicator}",
-                f"{_plain(line.target)}%",
-                "no data" if line.achieved is None else f"{_achieved(line.achieved)}%",
-                STATUS_WORDS.get(line.status, line.status.replace("_", " ")),
+                f"{display.plain(line.target)}%",
+                display.percent(line.achieved, line.target),
+                Status(line.status).words,
                 f"{_exact(line.good)} good / {_exact(line.bad)} bad {line.unit}",
-                "n/a" if line.completeness is None else f"{_plain(line.completeness)}%",
-                f"{_plain(line.credit_percent)}%",
-                _money(line.credit_amount),
+                "n/a" if line.completeness is None else display.percent(line.completeness),
+                f"{display.plain(line.credit_percent)}%",
+                display.money(line.credit_amount),
             ]
         )
     return rows
@@ -503,38 +434,38 @@ def _explanation(line: ObjectiveLine, statement: Statement, w: _Writer) -> str:
     fee = w.money(statement.monthly_fee)
     head = f"{line.key}: "
     if line.achieved is None:
-        completeness = "n/a" if line.completeness is None else f"{_plain(line.completeness)}%"
+        completeness = "n/a" if line.completeness is None else display.percent(line.completeness)
         reason = f"no data (completeness {completeness}) -> no credit"
         if line.credit_percent:
             reason = (
-                f"no data (completeness {completeness}) -> credit {_plain(line.credit_percent)}%"
+                f"no data (completeness {completeness}) -> credit {display.plain(line.credit_percent)}%"
                 f" x {fee} = {w.money(line.credit_amount)}"
             )
         return head + reason
-    achieved = f"achieved {_achieved(line.achieved)}%"
+    achieved = f"achieved {display.percent(line.achieved, line.target)}"
     if line.credit_percent:
         tier = _applied_tier(line)
         if tier is not None:
             return (
-                f"{head}{achieved} is below {_plain(tier[0])} -> tier {_plain(line.credit_percent)}%"
+                f"{head}{achieved} is below {display.plain(tier[0])} -> tier {display.plain(line.credit_percent)}%"
                 f" x {fee} = {w.money(line.credit_amount)}"
             )
         return (
-            f"{head}{achieved} -> credit {_plain(line.credit_percent)}% x {fee}"
+            f"{head}{achieved} -> credit {display.plain(line.credit_percent)}% x {fee}"
             f" = {w.money(line.credit_amount)}"
         )
-    if line.status in ("met", "at_risk"):
-        return f"{head}{achieved} meets the target of {_plain(line.target)}% -> no credit"
+    if line.status in (Status.MET, Status.AT_RISK):
+        return f"{head}{achieved} meets the target of {display.plain(line.target)}% -> no credit"
     if not line.tiers:
         return (
-            f"{head}{achieved} misses the target of {_plain(line.target)}% but the agreement "
+            f"{head}{achieved} misses the target of {display.plain(line.target)}% but the agreement "
             "defines no credit tiers -> no credit"
         )
     # No tier applies only when achieved is at or above every threshold.
     highest = max(tier[0] for tier in line.tiers)
     return (
-        f"{head}{achieved} misses the target of {_plain(line.target)}% but is not below "
-        f"{_plain(highest)} -> no tier applies"
+        f"{head}{achieved} misses the target of {display.plain(line.target)}% but is not below "
+        f"{display.plain(highest)} -> no tier applies"
     )
 
 
@@ -543,16 +474,18 @@ def _computation(statement: Statement, w: _Writer) -> None:
     w.heading("How the credit was computed")
     for line in s.objectives:
         w.para(_explanation(line, s, w), indent=2)
-    s_line = " + ".join(_money(line.credit_amount) for line in s.objectives if line.credit_amount)
+    s_line = " + ".join(
+        display.money(line.credit_amount) for line in s.objectives if line.credit_amount
+    )
     w.pdf.ln(2)
     w.para(f"Subtotal: {s_line or '0.00'} = {w.money(s.subtotal)}")
     w.para(
-        f"Cap: cap {_plain(s.credit_cap_percent)}% of {_money(s.monthly_fee)} = "
+        f"Cap: cap {display.plain(s.credit_cap_percent)}% of {display.money(s.monthly_fee)} = "
         f"{w.money(s.cap_amount)}"
     )
     binding = s.subtotal > s.cap_amount
     w.para(
-        f"Total: min(subtotal {_money(s.subtotal)}, cap {_money(s.cap_amount)}) = "
+        f"Total: min(subtotal {display.money(s.subtotal)}, cap {display.money(s.cap_amount)}) = "
         f"{w.money(s.credit_total)}" + (" (the cap applies)" if binding else "")
     )
     w.para(
@@ -579,7 +512,7 @@ def _evidence(statement: Statement, w: _Writer) -> None:
             until = _when(closed) if closed else "ongoing"
             lines.append(
                 f'Incident "{title}" ({impact}) {_when(opened)} - {until}: '
-                f"{_plain(seconds)} s counted"
+                f"{display.plain(seconds)} s counted"
             )
         for title, start, end, excluded, reason in evidence.maintenance:
             verdict = "excluded" if excluded else "counted"
@@ -616,7 +549,7 @@ def statement_pdf(statement: Statement, *, compress: bool = True) -> bytes:
     w.field("Period", s.period)
     w.field("Time zone", s.timezone)
     w.field("Monthly fee", w.money(s.monthly_fee))
-    w.field("Credit cap", f"{_plain(s.credit_cap_percent)}% of the monthly fee")
+    w.field("Credit cap", f"{display.plain(s.credit_cap_percent)}% of the monthly fee")
     w.field("Terms", f"version {s.terms_version}, effective from {s.terms_effective_period}")
     w.field("Closed at", f"{_when(s.closed_at)} ({s.timezone})" if s.closed_at else "not closed")
     if s.claim_status:

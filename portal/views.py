@@ -30,11 +30,16 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from agreements import display
 from agreements.models import Agreement
 from credits.claims import claim_submit
 from credits.ledger import LedgerError
 from credits.models import Claim
-from portal import pages
+from credits.statements import statement_of
+from portal.pages import dashboard as dashboard_page
+from portal.pages.agreement import AgreementPage
+from portal.pages.live import claims_of, documents_of, ledger_of
+from portal.pages.scoping import cache_version, can_claim, visible_agreements, with_cache_stamp
 from portal.statements import statement_csv, statement_pdf
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -75,17 +80,17 @@ class LoginView(auth_views.LoginView):
 
 
 def _agreement(request: HttpRequest, key: str) -> Agreement:
-    return get_object_or_404(pages.visible_agreements(request.user), key=key)
+    return get_object_or_404(visible_agreements(request.user), key=key)
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    agreements = list(pages.visible_agreements(request.user).order_by("customer__name", "key"))
-    summaries = pages.dashboard(agreements, now)
+    agreements = list(visible_agreements(request.user).order_by("customer__name", "key"))
+    summaries = dashboard_page.dashboard(agreements, now)
     context: dict[str, Any] = {"summaries": summaries, "now": now}
     if request.user.is_staff:
-        context["overview"] = pages.budget_overview(summaries)
+        context["overview"] = dashboard_page.budget_overview(summaries)
     return render(request, "portal/dashboard.html", context)
 
 
@@ -100,11 +105,11 @@ def agreement_sections(agreement: Agreement, now: dt.datetime) -> dict[str, str]
     """The parts of the agreement page that only change with its cache_version, rendered:
     one cache read when they are there, else rendered (the page's queries) and stored.
     They stay safe strings through the cache (pickled), so the page does not escape them."""
-    key = f"agreement-sections:{pages.cache_version(agreement)}"
+    key = f"agreement-sections:{cache_version(agreement)}"
     sections = cache.get(key)
     if sections is None:
         # Lazy: the figures are read only here, on a miss.
-        context = {"agreement": agreement, "page": pages.AgreementPage(agreement, now)}
+        context = {"agreement": agreement, "page": AgreementPage(agreement, now)}
         sections = {
             name: render_to_string(f"portal/_agreement_{name}.html", context) for name in SECTIONS
         }
@@ -114,11 +119,9 @@ def agreement_sections(agreement: Agreement, now: dt.datetime) -> dict[str, str]
 
 @login_required
 def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
-    agreement = get_object_or_404(
-        pages.with_cache_stamp(pages.visible_agreements(request.user)), key=key
-    )
+    agreement = get_object_or_404(with_cache_stamp(visible_agreements(request.user)), key=key)
     now = timezone.now()
-    entries, balance = pages.ledger_of(agreement)
+    entries, balance = ledger_of(agreement)
     return render(
         request,
         "portal/agreement.html",
@@ -127,9 +130,9 @@ def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
             "sections": agreement_sections(agreement, now),
             "entries": entries,
             "balance": balance,
-            "claims": pages.claims_of(agreement),
-            "documents": pages.documents_of(agreement),
-            "can_claim": pages.can_claim(agreement),
+            "claims": claims_of(agreement),
+            "documents": documents_of(agreement),
+            "can_claim": can_claim(agreement),
             "now": now,
         },
     )
@@ -140,7 +143,7 @@ def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
 def claim_credit(request: HttpRequest, key: str, claim_id: int) -> HttpResponse:
     agreement = _agreement(request, key)
     claim = get_object_or_404(Claim, pk=claim_id, agreement_id=agreement.pk)
-    if not pages.can_claim(agreement):
+    if not can_claim(agreement):
         return HttpResponseForbidden("Only a manager of this customer can claim credits.")
     try:
         claim_submit(claim_id=claim.pk, actor=request.user.get_username(), now=timezone.now())
@@ -149,7 +152,7 @@ def claim_credit(request: HttpRequest, key: str, claim_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Claimed {claim.amount} {claim.currency} for {claim.period.period}; "
+            f"Claimed {display.money(claim.amount)} {claim.currency} for {claim.period.period}; "
             "the provider will review the claim.",
         )
     return redirect(f"{agreement_url(agreement)}#credits")
@@ -167,7 +170,7 @@ def statement(request: HttpRequest, key: str, period: str, fmt: str) -> HttpResp
     agreement = _agreement(request, key)
     if not PERIOD.match(period):
         raise Http404("no such period")
-    data = pages.statement_for(agreement, period)
+    data = statement_of(agreement, period)
     if data is None:
         raise Http404("the period is open or unknown")
     name = f"statement-{agreement.key}-{period}.{fmt}"

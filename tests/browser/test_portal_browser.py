@@ -55,7 +55,7 @@ def test_manager_journey(portal: Any, page: Any) -> None:
     bar.focus()
     tooltip = page.locator(".bar-tooltip").first
     assert tooltip.is_visible()
-    assert "83.33% available" in tooltip.inner_text()
+    assert "83.333% available" in tooltip.inner_text()
     assert "Hosted API unreachable" in tooltip.inner_text()
     page.locator('.bar[data-day="2026-03-10"]').first.hover()
     assert "Slow responses" in tooltip.inner_text()
@@ -63,7 +63,7 @@ def test_manager_journey(portal: Any, page: Any) -> None:
     # Claim February's credit.
     page.get_by_role("button", name="Claim 6,000.00 EUR").click()
     page.wait_for_url(f"{url}/agreements/acme-hosting/#credits")
-    assert "Claimed 6000.00 EUR for 2026-02" in page.locator(".messages").inner_text()
+    assert "Claimed 6,000.00 EUR for 2026-02" in page.locator(".messages").inner_text()
     assert "Claimed, awaiting review" in page.locator("#credits").inner_text()
     assert page.get_by_role("button", name="Claim 6,000.00 EUR").count() == 0
 

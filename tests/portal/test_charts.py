@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.charts import STATUS_COLOURS, DayBar, burndown_svg, daily_bars_svg, gauge_svg
+from credits.daily import DayVerdict
+from portal.charts import DAY_COLOURS, DayBar, burndown_svg, daily_bars_svg, gauge_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 ZONE = ZoneInfo("Europe/Zurich")
@@ -28,15 +29,15 @@ def bars_of(root: ET.Element) -> list[ET.Element]:
 
 
 def ninety_days() -> list[DayBar]:
-    statuses = ["met", "at_risk", "breached", "no_data"]
+    verdicts = list(DayVerdict)
     first = date(2026, 6, 6)
     bars = []
     for i in range(90):
-        status = statuses[i % 4]
-        achieved = None if status == "no_data" else Decimal("99.95") - Decimal(i) / 100
+        verdict = verdicts[i % 4]
+        achieved = None if verdict == DayVerdict.NO_DATA else Decimal("99.95") - Decimal(i) / 100
         label = "no data" if achieved is None else f"{achieved}% available"
         incidents = ("API down", "Slow logins") if i == 2 else ()
-        bars.append(DayBar(first + timedelta(days=i), achieved, status, label, incidents))
+        bars.append(DayBar(first + timedelta(days=i), achieved, verdict, label, incidents))
     return bars
 
 
@@ -78,9 +79,14 @@ def test_one_focusable_labelled_bar_per_day() -> None:
 
 
 def test_label_contains_figures_status_and_incidents() -> None:
-    bar = DayBar(date(2026, 9, 3), Decimal("99.95"), "met", "99.95% available", ("API down",))
+    bar = DayBar(
+        date(2026, 9, 3), Decimal("99.95"), DayVerdict.WITHIN, "99.950% available", ("API down",)
+    )
     (node,) = bars_of(parse(daily_bars_svg([bar], title="t")))
-    assert node.get("aria-label") == "2026-09-03: 99.95% available, met; incidents: API down"
+    assert (
+        node.get("aria-label")
+        == "2026-09-03: 99.950% available, within target; incidents: API down"
+    )
     title = node.find(f"{SVG}title")
     assert title is not None
     assert "API down" in (title.text or "")
@@ -89,36 +95,36 @@ def test_label_contains_figures_status_and_incidents() -> None:
 def test_several_incidents_all_listed() -> None:
     nodes = bars_of(parse(daily_bars_svg(ninety_days(), title="t")))
     label = nodes[2].get("aria-label", "")
-    assert "breached" in label
+    assert "far below target" in label
     assert "API down" in label
     assert "Slow logins" in label
 
 
-def test_status_classes_and_colours() -> None:
+def test_verdict_classes_and_colours() -> None:
     nodes = bars_of(parse(daily_bars_svg(ninety_days(), title="t")))
-    for node, status in zip(nodes[:4], ["met", "at_risk", "breached", "no_data"], strict=True):
-        assert node.get("class") == f"bar bar-{status}"
-        assert node.get("data-status") == status
+    for node, verdict in zip(nodes[:4], DayVerdict, strict=True):
+        assert node.get("class") == f"bar bar-{verdict}"
+        assert node.get("data-verdict") == verdict
     svg = daily_bars_svg(ninety_days(), title="t")
-    for colour in STATUS_COLOURS.values():
+    for colour in DAY_COLOURS.values():
         assert colour in svg
 
 
-def test_breached_and_no_data_have_non_colour_markers() -> None:
+def test_far_below_and_no_data_have_non_colour_markers() -> None:
     nodes = bars_of(parse(daily_bars_svg(ninety_days(), title="t")))
-    met, at_risk, breached, no_data = nodes[:4]
-    # Breached: hatch pattern plus an "!" glyph.
-    glyphs = [t.text for t in breached.iter(f"{SVG}text")]
+    within, below, far_below, no_data = nodes[:4]
+    # Far below target: hatch pattern plus an "!" glyph.
+    glyphs = [t.text for t in far_below.iter(f"{SVG}text")]
     assert glyphs == ["!"]
-    assert "url(#p-breached-" in (breached.find(f"{SVG}rect").get("fill") or "")  # type: ignore[union-attr]
+    assert "url(#p-far_below_target-" in (far_below.find(f"{SVG}rect").get("fill") or "")  # type: ignore[union-attr]
     # No data: hollow, dashed outline with stripes.
     rect = no_data.find(f"{SVG}rect")
     assert rect is not None
     assert rect.get("stroke-dasharray")
     assert "url(#p-no_data-" in (rect.get("fill") or "")
-    # At risk is striped too; met is the only plain solid fill.
-    assert "url(#p-at_risk-" in (at_risk.find(f"{SVG}rect").get("fill") or "")  # type: ignore[union-attr]
-    assert met.find(f"{SVG}rect").get("fill") == STATUS_COLOURS["met"]  # type: ignore[union-attr]
+    # Below target is striped too; within target is the only plain solid fill.
+    assert "url(#p-below_target-" in (below.find(f"{SVG}rect").get("fill") or "")  # type: ignore[union-attr]
+    assert within.find(f"{SVG}rect").get("fill") == DAY_COLOURS[DayVerdict.WITHIN]  # type: ignore[union-attr]
 
 
 def test_patterns_referenced_are_defined() -> None:
@@ -132,7 +138,7 @@ def test_patterns_referenced_are_defined() -> None:
 
 def test_text_is_escaped() -> None:
     evil = "<script>alert('x')</script>"
-    bar = DayBar(date(2026, 9, 3), None, "no_data", f"{evil} & co", (evil,))
+    bar = DayBar(date(2026, 9, 3), None, DayVerdict.NO_DATA, f"{evil} & co", (evil,))
     svg = daily_bars_svg([bar], title=evil)
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
@@ -151,14 +157,14 @@ def test_empty_bars_render_a_message() -> None:
 
 
 def test_missing_label_falls_back_to_figure() -> None:
-    bar = DayBar(date(2026, 9, 3), Decimal("99.5"), "at_risk", "")
+    bar = DayBar(date(2026, 9, 3), Decimal("99.5"), DayVerdict.BELOW, "")
     (node,) = bars_of(parse(daily_bars_svg([bar], title="t")))
-    assert node.get("aria-label") == "2026-09-03: 99.50%, at risk"
+    assert node.get("aria-label") == "2026-09-03: 99.500%, below target"
 
 
-def test_unknown_status_rejected() -> None:
-    with pytest.raises(ValueError, match="unknown status"):
-        daily_bars_svg([DayBar(date(2026, 9, 3), None, "green", "x")], title="t")
+def test_unknown_verdict_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown verdict"):
+        daily_bars_svg([DayBar(date(2026, 9, 3), None, "green", "x")], title="t")  # type: ignore[arg-type]
 
 
 def test_bars_output_is_deterministic_and_ids_unique_per_chart() -> None:
@@ -208,7 +214,7 @@ def test_burndown_accessible_summary_and_axes() -> None:
     assert desc is not None
     assert title.text == "Error budget"
     assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
-    assert (desc.text or "").startswith("Error budget remaining: 63.2% on 21 Nov")
+    assert (desc.text or "").startswith("Error budget remaining: 63.200% on 21 Nov")
     texts = [t.text for t in root.iter(f"{SVG}text")]
     for label in ("100%", "50%", "0%", "01 Nov", "01 Dec", "sustainable burn"):
         assert label in texts
@@ -235,13 +241,13 @@ def test_burndown_none_points_break_the_line() -> None:
     root = parse(burndown_svg(daily_points(values), start=START, end=END, title="t"))
     lines = polylines(root)
     assert [len(line) for line in lines] == [2, 2]
-    assert "75.0% on 05 Nov" in (root.find(f"{SVG}desc").text or "")  # type: ignore[union-attr]
+    assert "75.000% on 05 Nov" in (root.find(f"{SVG}desc").text or "")  # type: ignore[union-attr]
 
 
 def test_burndown_trailing_none_reports_last_known_value() -> None:
     values: list[Decimal | None] = [Decimal(100), Decimal("97.25"), None, None]
     svg = burndown_svg(daily_points(values), start=START, end=END, title="t")
-    assert "Error budget remaining: 97.3% on 02 Nov" in svg
+    assert "Error budget remaining: 97.250% on 02 Nov" in svg
 
 
 def test_burndown_empty() -> None:
@@ -276,7 +282,7 @@ def test_burndown_negative_values_below_zero_and_clipped() -> None:
     assert zero < line[1][1] < floor
     assert line[2][1] == floor  # -500 clipped at -100
     desc = root.find(f"{SVG}desc").text or ""  # type: ignore[union-attr]
-    assert "-500.0%" in desc
+    assert "-500.000%" in desc
     assert "overspent" in desc
 
 
@@ -332,11 +338,11 @@ def value_text(root: ET.Element) -> str:
 @pytest.mark.parametrize(
     ("value", "now", "text", "fraction"),
     [
-        (Decimal(0), "0", "0.0% left", 0.0),
-        (Decimal(50), "50", "50.0% left", 0.5),
-        (Decimal(100), "100", "100.0% left", 1.0),
-        (Decimal("63.25"), "63.25", "63.3% left", 0.6325),
-        (Decimal(-20), "0", "overspent (-20.0%)", 0.0),
+        (Decimal(0), "0", "0.000% left", 0.0),
+        (Decimal(50), "50", "50.000% left", 0.5),
+        (Decimal(100), "100", "100.000% left", 1.0),
+        (Decimal("63.2599"), "63.2599", "63.259% left", 0.632599),  # never rounded up
+        (Decimal(-20), "0", "overspent (-20.000%)", 0.0),
     ],
 )
 def test_gauge_values(value: Decimal, now: str, text: str, fraction: float) -> None:

@@ -147,7 +147,10 @@ def test_agreement_page_shows_every_section(
     assert 'class="chart chart-burndown"' in page
     assert "Projection" in page and "If the period closed now" in page
     assert 'class="chart chart-bars"' in page
-    assert 'aria-label="2026-02-10: 83.33% available (60 min down), breached; incidents: ' in page
+    assert (
+        'aria-label="2026-02-10: 83.333% available (60 min down), far below target; incidents: '
+        in page
+    )
     assert "Hosted API unreachable" in page
     assert "60 min counted" in page
     assert "Slow responses" in page and "degraded" in page
@@ -182,7 +185,7 @@ def test_manager_claims_a_credit(client: Any, manager_user: Any, history: Agreem
     claim.refresh_from_db()
     assert (claim.state, claim.claimed_by) == ("claimed", "acme-manager")
     page = client.get(f"/agreements/{history.key}/").content.decode()
-    assert "Claimed 6000.00 EUR for 2026-02" in page
+    assert "Claimed 6,000.00 EUR for 2026-02" in page
     assert "Claimed, awaiting review" in page
     again = client.post(f"/agreements/{history.key}/claims/{claim.pk}/claim/", follow=True)
     assert "was not claimed" in again.content.decode()
@@ -409,13 +412,41 @@ def test_each_user_gets_their_own_role_on_the_agreement(
     customer_user: Any, manager_user: Any, admin_user: Any, agreement: Agreement
 ) -> None:
     from agreements.models import Membership
-    from portal import pages
+    from portal.pages.scoping import visible_agreements, with_cache_stamp
 
     def role(user: Any) -> Any:
-        return pages.with_cache_stamp(pages.visible_agreements(user)).get(pk=agreement.pk).user_role
+        return with_cache_stamp(visible_agreements(user)).get(pk=agreement.pk).user_role
 
     assert role(customer_user) == "viewer"
     assert role(manager_user) == "manager"
     assert role(admin_user) is None  # staff, not a member
     Membership.objects.create(user=admin_user, customer=agreement.customer, role="manager")
     assert role(admin_user) == "manager"
+
+
+def test_statement_reads_the_credit_stored_at_close(history: Agreement) -> None:
+    from credits.models import Period
+    from credits.statements import statement_of
+
+    row = Period.objects.get(agreement=history, period="2026-02")
+    statement = statement_of(history, "2026-02")
+    assert statement is not None
+    assert statement.credit_total == row.credit_amount == Decimal("6000.00")
+    assert statement.subtotal == row.credit_subtotal
+    assert statement.cap_amount == row.credit_cap
+    # What closing stored is what the statement prints: it applies rule 12 no second time.
+    Period.objects.filter(pk=row.pk).update(credit_amount=Decimal("5999.99"))
+    restated = statement_of(history, "2026-02")
+    assert restated is not None and restated.credit_total == Decimal("5999.99")
+    assert statement_of(history, "2026-03") is None  # open
+
+
+def test_daily_bars_say_how_a_day_compares_with_its_target(
+    client: Any, customer_user: Any, history: Agreement
+) -> None:
+    client.force_login(customer_user)
+    page = client.get(f"/agreements/{history.key}/").content.decode()
+    history_section = page.split('id="history"', 1)[1].split('id="incidents"', 1)[0]
+    assert "far below target" in history_section
+    assert "within target" in history_section
+    assert "at risk" not in history_section  # a day has no error budget (rule 10)

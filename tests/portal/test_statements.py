@@ -12,14 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.statements import (
-    Evidence,
-    ObjectiveLine,
-    Restatement,
-    Statement,
-    statement_csv,
-    statement_pdf,
-)
+from agreements.engine import Status
+from credits.statements import Evidence, ObjectiveLine, Restatement, Statement
+from portal.statements import statement_csv, statement_pdf
 
 ZONE = ZoneInfo("Europe/Zurich")
 FEE = Decimal("12000.00")
@@ -36,7 +31,7 @@ def availability() -> ObjectiveLine:
         indicator="API availability (probes every minute)",
         target=Decimal("99.9"),
         achieved=Decimal("99.78"),
-        status="breached",
+        status=Status.BREACHED,
         good=Decimal(44542),
         bad=Decimal(98),
         unit="minutes",
@@ -53,7 +48,7 @@ def latency() -> ObjectiveLine:
         indicator="p95 latency below 300 ms",
         target=Decimal("99.0"),
         achieved=Decimal("99.62"),
-        status="met",
+        status=Status.MET,
         good=Decimal(1_204_331),
         bad=Decimal(4_577),
         unit="events",
@@ -70,7 +65,7 @@ def tickets() -> ObjectiveLine:
         indicator="Support first response within 4 h, 24×7 ≥ P2",
         target=Decimal(95),
         achieved=None,
-        status="no_data",
+        status=Status.NO_DATA,
         good=Decimal(0),
         bad=Decimal(0),
         unit="tickets",
@@ -204,12 +199,12 @@ def test_csv_objective_rows_exact_figures() -> None:
     assert list(by_key) == ["api-availability", "api-latency", "support-response"]
     avail = by_key["api-availability"]
     assert avail["target"] == "99.9"
-    assert avail["achieved"] == "99.78"
+    assert avail["achieved"] == "99.780"  # truncated as on the pages (rule 19)
     assert avail["status"] == "breached"
     assert avail["good"] == "44542"
     assert avail["bad"] == "98"
     assert avail["unit"] == "minutes"
-    assert avail["completeness"] == "99.98"
+    assert avail["completeness"] == "99.980"
     assert avail["credit_percent"] == "10"
     assert avail["credit_amount"] == "1200.00"
     nodata = by_key["support-response"]
@@ -368,7 +363,7 @@ def test_pdf_contains_the_statement_text() -> None:
 
 def test_pdf_objectives_table() -> None:
     data = statement_pdf(make_statement(), compress=False)
-    for text in (b"99.9%", b"99.78%", b"breached", b"no data", b"99.98%", b"n/a", b"1200.00"):
+    for text in (b"99.9%", b"99.780%", b"breached", b"no data", b"99.980%", b"n/a", b"1,200.00"):
         assert text in data, text
     assert b"minutes" in data
     assert b"44542 good" in data
@@ -377,13 +372,13 @@ def test_pdf_objectives_table() -> None:
 def test_pdf_explains_the_arithmetic() -> None:
     data = statement_pdf(make_statement(), compress=False)
     assert (
-        b"api-availability: achieved 99.78% is below 99.9 -> tier 10% x 12000.00 EUR = 1200.00 EUR"
+        b"api-availability: achieved 99.780% is below 99.9 -> tier 10% x 12,000.00 EUR = 1,200.00 EUR"
         in data
     )
-    assert b"api-latency: achieved 99.62% meets the target of 99% -> no credit" in data
+    assert b"api-latency: achieved 99.620% meets the target of 99% -> no credit" in data
     assert b"support-response: no data \\(completeness n/a\\) -> no credit" in data
-    assert b"cap 5% of 12000.00 = 600.00 EUR" in data
-    assert b"min\\(subtotal 1200.00, cap 600.00\\) = 600.00 EUR \\(the cap applies\\)" in data
+    assert b"cap 5% of 12,000.00 = 600.00 EUR" in data
+    assert b"min\\(subtotal 1,200.00, cap 600.00\\) = 600.00 EUR \\(the cap applies\\)" in data
     assert b"rounded, half-up to 0.01" in data
 
 
@@ -395,7 +390,7 @@ def test_pdf_picks_the_tier_that_matches_the_credit() -> None:
         credit_amount=FEE * 25 / 100,
     )
     data = statement_pdf(make_statement(objectives=(line,)), compress=False)
-    assert b"achieved 98.50% is below 99 -> tier 25% x 12000.00 EUR = 3000.00 EUR" in data
+    assert b"achieved 98.500% is below 99 -> tier 25% x 12,000.00 EUR = 3,000.00 EUR" in data
 
 
 def test_pdf_no_tier_applies() -> None:

@@ -1,0 +1,135 @@
+"""Figures as people read them: the one formatter of SPEC rule 19.
+
+Every percent, amount of money, duration and count shown to a person goes through this
+module, so the same figure reads the same on every page, statement (PDF and CSV), email
+and API text. Pure functions over plain values, no framework: credits, notifications and
+the portal may all use it. See docs/rules.md#rule-19--figures-shown-to-people.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+__all__ = [
+    "count",
+    "duration",
+    "milliseconds",
+    "money",
+    "multiple",
+    "percent",
+    "percent_digits",
+    "plain",
+]
+
+NO_DATA = "no data"
+_MIN_PERCENT_PLACES = 3
+_CENT = Decimal("0.01")
+
+
+def _decimal(value: Decimal | int | float | str) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _places(value: Decimal | int | float | str | None) -> int:
+    """Decimals ``value`` has once trailing zeros are dropped: 99.9000 -> 1, 100 -> 0."""
+    if value is None:
+        return 0
+    exponent = _decimal(value).normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def percent_digits(
+    value: Decimal | int | float | str, target: Decimal | int | float | str | None = None
+) -> str:
+    """The digits of ``percent`` without the sign, for machine-read columns (CSV).
+
+    Truncated toward zero to at least three decimals and at least as many as ``target``
+    has: ``percent_digits(Decimal("91.6666"))`` -> ``"91.666"``.
+    """
+    places = max(_MIN_PERCENT_PLACES, _places(target))
+    shown = _decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+    if shown == 0:
+        shown = abs(shown)  # never "-0.000"
+    return f"{shown:f}"
+
+
+def percent(
+    value: Decimal | int | float | str | None,
+    target: Decimal | int | float | str | None = None,
+) -> str:
+    """A percent for people (rule 19): truncated, never rounded up, so a figure below its
+    target never reads as reaching it.
+
+    At least three decimals, and at least as many as ``target`` has (its trailing zeros
+    do not count); the decimals kept are all printed. ``None`` reads "no data".
+
+    >>> percent(Decimal("99.99962"), Decimal("99.9999"))
+    '99.9996%'
+    >>> percent(Decimal("91.66666"))
+    '91.666%'
+    >>> percent(None)
+    'no data'
+    """
+    if value is None:
+        return NO_DATA
+    return f"{percent_digits(value, target)}%"
+
+
+def money(amount: Decimal | int | str | None, *, grouped: bool = True) -> str:
+    """An amount to two decimals, half-up (rule 12's rounding), with thousands separators.
+
+    ``money(Decimal("6000"))`` -> ``"6,000.00"``; ``None`` reads ``"0.00"``.
+    ``grouped=False`` drops the separators for machine-read columns (CSV): ``"6000.00"``.
+    """
+    value = _decimal(amount or 0).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return f"{value:,.2f}" if grouped else f"{value:.2f}"
+
+
+def duration(seconds: Decimal | int | float | None) -> str:
+    """A duration to the whole minute: 95 min -> ``"1 h 35 min"``, 2 days -> ``"2 d"``.
+
+    Under a minute reads in seconds (``"42 s"``); ``None`` reads ``"—"``.
+    """
+    if seconds is None:
+        return "—"
+    total = round(float(seconds))
+    if total < 60:
+        return f"{total} s"
+    days, rest = divmod(total // 60, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} d")
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes or not parts:
+        parts.append(f"{minutes} min")
+    return " ".join(parts)
+
+
+def count(n: Decimal | int | float, unit: str = "") -> str:
+    """A count of indivisible units as a whole number (rule 19): ``count(60, "minutes")``
+    -> ``"60 minutes"``. A fraction (which a count should not have) is truncated."""
+    whole = int(_decimal(n).to_integral_value(rounding=ROUND_DOWN))
+    return f"{whole} {unit}" if unit else str(whole)
+
+
+def plain(value: Decimal | int | float | str) -> str:
+    """A decimal as written in the agreement: integers as integers (``"44562"``, not
+    ``"44562.000000"``), otherwise without trailing zeros (``99.90`` -> ``"99.9"``)."""
+    text = f"{_decimal(value):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def milliseconds(value: Decimal | int | float) -> str:
+    """A latency to one decimal, half-up: ``milliseconds(95)`` -> ``"95.0 ms"``."""
+    return f"{_decimal(value).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f} ms"
+
+
+def multiple(value: Decimal | int | float) -> str:
+    """A rate as a multiple of the sustainable one, truncated to one decimal so a burn
+    just under a threshold never reads as reaching it: ``multiple(14.39)`` -> ``"14.3×"``."""
+    shown = _decimal(value).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    return f"{abs(shown) if shown == 0 else shown:f}×"

@@ -1,0 +1,188 @@
+"""What a closed period's figures rest on: down spells, incidents and maintenance.
+
+Each objective of a statement lists the evidence behind its figure (rule 3: "every
+window and exclusion is listed, with why it was or was not removed"). The covered time
+comes from ``engine.covered_time`` and down minutes from ``ProbeMinute.objects.down()``,
+the homes of rules 2 to 5, so the evidence can never disagree with the evaluation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from agreements import display, engine
+from agreements.engine import Kind
+from credits.models import Period
+from credits.terms import ObjectiveTerms, Terms
+from metrics.models import Incident, Maintenance, ProbeMinute
+
+__all__ = ["Evidence", "down_spells", "evidence_of", "maintenance_verdict"]
+
+Spell = tuple[dt.datetime, dt.datetime, int]  # start, end, minutes
+IncidentLine = tuple[str, str, dt.datetime, dt.datetime | None, Decimal]
+MaintenanceLine = tuple[str, dt.datetime, dt.datetime, bool, str]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an objective's figures rest on."""
+
+    down_spells: tuple[Spell, ...] = ()
+    # title, impact, start, end, seconds counted
+    incidents: tuple[IncidentLine, ...] = ()
+    # title, start, end, excluded?, reason
+    maintenance: tuple[MaintenanceLine, ...] = ()
+
+
+def maintenance_verdict(m: Maintenance, notice_hours: int) -> tuple[bool, str]:
+    """Whether window ``m`` is removed from covered time (rule 3), and why, in words."""
+    window = engine.Maintenance(start=m.start, end=m.end, announced_at=m.announced_at)
+    excluded = bool(engine.maintenance_exclusions([window], notice_hours))
+    ahead = Decimal((m.start - m.announced_at).total_seconds()) / 3600
+    notice = f"the agreement asks for {notice_hours} h notice"
+    if excluded:
+        return True, f"excluded: announced {_hours(ahead)} h ahead; {notice}"
+    return False, f"counted: announced only {_hours(max(ahead, Decimal(0)))} h ahead; {notice}"
+
+
+def _hours(value: Decimal) -> str:
+    return display.plain(round(value, 1))
+
+
+def down_spells(minutes: Iterable[dt.datetime]) -> list[Spell]:
+    """Consecutive down minutes joined into spells (start, end, minutes)."""
+    spells: list[list[object]] = []
+    for m in minutes:
+        if spells and spells[-1][1] == m:
+            spells[-1][1] = m + engine.MINUTE
+            spells[-1][2] += 1  # type: ignore[operator]
+        else:
+            spells.append([m, m + engine.MINUTE, 1])
+    return [(a, b, n) for a, b, n in spells]  # type: ignore[misc]
+
+
+def _inside(minute: dt.datetime, ranges: Sequence[engine.Interval]) -> bool:
+    return any(a <= minute < b for a, b in ranges)
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """The rows a period's evidence is drawn from (three queries)."""
+
+    maintenance: list[Maintenance]
+    incidents: list[Incident]
+    down: dict[str, list[dt.datetime]]
+
+    @classmethod
+    def load(cls, row: Period, terms: Terms) -> _Sources:
+        keys = {o.service for o in terms.objectives if o.service}
+        maintenance = list(
+            Maintenance.objects.filter(service__key__in=keys, start__lt=row.end, end__gt=row.start)
+            .select_related("service")
+            .order_by("start")
+        )
+        incidents = list(
+            Incident.objects.filter(service__key__in=keys, started_at__lt=row.end)
+            .exclude(resolved_at__lte=row.start)
+            .select_related("service")
+            .order_by("started_at")
+        )
+        probed = {o.service for o in terms.objectives if o.kind == Kind.AVAILABILITY_PROBES}
+        down: dict[str, list[dt.datetime]] = defaultdict(list)
+        if probed:
+            for key, minute in (
+                ProbeMinute.objects.filter(
+                    service__key__in=probed, minute__gte=row.start, minute__lt=row.end
+                )
+                .down()
+                .order_by("minute")
+                .values_list("service__key", "minute")
+            ):
+                down[key].append(minute)
+        return cls(maintenance, incidents, down)
+
+
+def evidence_of(row: Period, terms: Terms) -> dict[str, Evidence]:
+    """The evidence of every objective of closed period ``row`` with a service."""
+    sources = _Sources.load(row, terms)
+    zone = ZoneInfo(terms.timezone)
+
+    def local(t: dt.datetime) -> dt.datetime:
+        return t.astimezone(zone)
+
+    return {
+        o.key: _objective_evidence(o, row, terms, sources, local)
+        for o in terms.objectives
+        if o.service
+    }
+
+
+def _objective_evidence(
+    o: ObjectiveTerms,
+    row: Period,
+    terms: Terms,
+    sources: _Sources,
+    local: Callable[[dt.datetime], dt.datetime],
+) -> Evidence:
+    windows = [m for m in sources.maintenance if m.service.key == o.service]
+    covered = engine.covered_time(
+        period=(row.start, row.end),
+        tz=terms.timezone,
+        calendar=o.calendar,
+        maintenance=[
+            engine.Maintenance(start=m.start, end=m.end, announced_at=m.announced_at)
+            for m in windows
+        ],
+        notice_hours=terms.maintenance_notice_hours,
+    )
+    maintenance = tuple(
+        (
+            m.title,
+            local(m.start),
+            local(m.end),
+            *maintenance_verdict(m, terms.maintenance_notice_hours),
+        )
+        for m in windows
+    )
+    if o.kind not in (Kind.AVAILABILITY_PROBES, Kind.AVAILABILITY_INCIDENTS):
+        return Evidence(maintenance=maintenance)
+    ranges = engine.eligible_minute_ranges(covered)
+    counted = [m for m in sources.down.get(o.service or "", []) if _inside(m, ranges)]
+    spells = tuple((local(a), local(b), n) for a, b, n in down_spells(counted))
+    incidents = tuple(
+        _incident_line(i, o, row, covered, counted, local)
+        for i in sources.incidents
+        if i.service.key == o.service
+    )
+    return Evidence(down_spells=spells, incidents=incidents, maintenance=maintenance)
+
+
+def _incident_line(
+    i: Incident,
+    o: ObjectiveTerms,
+    row: Period,
+    covered: Sequence[engine.Interval],
+    counted: Sequence[dt.datetime],
+    local: Callable[[dt.datetime], dt.datetime],
+) -> IncidentLine:
+    """One incident and the bad time it caused: covered seconds inside an outage (rule 5)
+    or the counted down minutes inside it (rule 4)."""
+    end = min(i.resolved_at or row.end, row.end)
+    inside = engine.intersect(covered, [(max(i.started_at, row.start), end)])
+    if o.kind == Kind.AVAILABILITY_INCIDENTS:
+        outage = i.impact == Incident.Impact.OUTAGE
+        seconds = Decimal(engine.duration(inside).total_seconds()) if outage else Decimal(0)
+    else:
+        seconds = Decimal(60 * sum(1 for m in counted if _inside(m, inside)))
+    return (
+        i.title,
+        i.get_impact_display().lower(),
+        local(i.started_at),
+        local(i.resolved_at) if i.resolved_at else None,
+        seconds,
+    )

@@ -1,0 +1,113 @@
+"""The objective cards of the agreement page: figures, error budget and burn-down."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from agreements import display
+from agreements.engine import Status
+from credits.daily import DayFigures, local_day_start
+from credits.models import Evaluation, Period
+from credits.terms import ObjectiveTerms
+from portal import charts
+from portal.pages.terms import tier_sentences
+
+
+@dataclass
+class ObjectiveView:
+    terms: ObjectiveTerms
+    evaluation: Evaluation | None
+    sentence: str
+    gauge: str = ""
+    burndown: str = ""
+    bars: str = ""
+    days: list[charts.DayBar] = field(default_factory=list)
+
+    @property
+    def target_text(self) -> str:
+        return display.plain(self.terms.target)
+
+    @property
+    def tier_sentences(self) -> list[str]:
+        return tier_sentences(self.terms)
+
+    @property
+    def achieved_text(self) -> str:
+        e = self.evaluation
+        return display.percent(e.achieved if e else None, self.terms.target)
+
+    @property
+    def completeness_text(self) -> str:
+        if self.evaluation is None or self.evaluation.completeness is None:
+            return "not applicable"
+        return display.percent(self.evaluation.completeness)
+
+    @property
+    def counts_text(self) -> str:
+        """Good and bad units: whole counts, or durations for seconds."""
+        e = self.evaluation
+        if e is None:
+            return "—"
+        if e.unit == "seconds":
+            text = f"{display.duration(e.good)} / {display.duration(e.bad)}"
+        else:
+            text = f"{display.count(e.good)} / {display.count(e.bad, e.unit)}"
+        return f"{text} ({e.pending} pending)" if e.pending else text
+
+    @property
+    def budget_text(self) -> str:
+        e = self.evaluation
+        if e is None or e.budget_remaining_percent is None:
+            return "no data"
+        left, total = _units(e.budget_remaining, e.unit), _units(e.budget_total, e.unit)
+        return f"{display.percent(e.budget_remaining_percent)} left ({left} of {total})"
+
+    @property
+    def status(self) -> Status:
+        return Status(self.evaluation.status) if self.evaluation else Status.NO_DATA
+
+
+def _units(value: Decimal, unit: str) -> str:
+    """Budget units for people: a duration, or the whole units still allowed (rule 11)."""
+    return display.duration(value) if unit == "seconds" else display.count(value, unit)
+
+
+def burndown(
+    o: ObjectiveTerms,
+    e: Evaluation | None,
+    row: Period,
+    daily: dict[dt.date, DayFigures],
+    *,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> str:
+    """Remaining budget over the open period ``row``, against the whole period's budget.
+
+    The shape comes from the daily figures; it is scaled so the last point matches the
+    evaluation, which alone applies coverage and maintenance exactly.
+    """
+    start, end = row.start, row.end
+    title = f"{o.key}: error budget burn-down, {row.period}"
+    if e is None or e.good + e.bad == 0:
+        return charts.burndown_svg([], start=start, end=end, title=title)
+    elapsed = max(min(now, end) - start, dt.timedelta(seconds=1))
+    allowed = (Decimal(100) - o.target) / 100
+    full_budget = allowed * (e.good + e.bad) / Decimal(elapsed / (end - start))
+    if full_budget <= 0:
+        return charts.burndown_svg([], start=start, end=end, title=title)
+    # Local datetimes, so the chart's date labels are the agreement's days.
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    points: list[tuple[dt.datetime, Decimal | None]] = [(start, Decimal(100))]
+    days = sorted(d for d in daily if local_day_start(d, zone) >= start)
+    measured = sum((daily[d][1] for d in days), Decimal(0))
+    scale = e.bad / measured if measured else Decimal(0)
+    spent = Decimal(0)
+    for d in days:
+        day_end = min(local_day_start(d + dt.timedelta(days=1), zone), now).astimezone(zone)
+        spent += daily[d][1] * scale
+        points.append((day_end, 100 - spent * 100 / full_budget))
+    points.append((min(now, end).astimezone(zone), 100 - e.bad * 100 / full_budget))
+    return charts.burndown_svg(points, start=start, end=end, title=title)
