@@ -11,8 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from agreements import display
 from agreements.models import Agreement
 from credits.claims import claim_decide
+from credits.closing import CloseError, can_close, close_period, preview_close
 from credits.ledger import LedgerError, record_entry
 from credits.models import Claim, ClaimEvent, Evaluation, LedgerEntry, Period, Restatement
 from credits.restatement import RestateError, restate_period
@@ -112,13 +114,49 @@ class PeriodAdmin(admin.ModelAdmin):
     list_select_related = ["agreement"]
     readonly_fields = [f.name for f in Period._meta.fields]
     inlines = [EvaluationInline, RestatementInline]
-    actions = ["restate"]
+    actions = ["close", "restate"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.action(description="Close selected periods (after their grace time)")
+    def close(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        periods = list(queryset.select_related("agreement"))
+        ready = [p for p in periods if can_close(p)]
+        if request.POST.get("confirm"):
+            closed = 0
+            for period in ready:
+                try:
+                    if close_period(period_id=period.pk) is not None:
+                        closed += 1
+                except CloseError as error:
+                    messages.error(request, str(error))
+            if closed:
+                messages.success(request, f"Closed {closed} period(s); their credits are entered.")
+            return None
+        rows: list[tuple[Period, str | None, str]] = []
+        for period in periods:
+            if period.is_closed:
+                rows.append((period, None, "already closed"))
+            elif period not in ready:
+                rows.append((period, None, f"can close from {period.closes_at:%Y-%m-%d %H:%M} UTC"))
+            else:
+                result = preview_close(period_id=period.pk)
+                credit = display.money(result.credit) if result is not None else "0.00"
+                rows.append((period, f"{credit} {period.agreement.currency}", ""))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Close periods",
+            "rows": rows,
+            "ready": len(ready),
+            "action": "close",
+            "opts": self.model._meta,
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/credits/close.html", context)
 
     @admin.action(description="Re-evaluate (restate) selected closed periods")
     def restate(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:

@@ -17,9 +17,46 @@ from credits.recompute import batches, periods_due, recompute_agreements, versio
 from credits.storage import period_row, set_credit, store_evaluations
 
 
+class CloseError(ValueError):
+    """A close that rule 13 refuses; the message says when the period can close."""
+
+
+def _refuse_the_future(now: dt.datetime) -> None:
+    real = timezone.now()
+    if now > real:
+        raise CloseError(
+            f"{now.isoformat()} is later than the current time "
+            f"({real.replace(microsecond=0).isoformat()}); periods close only once their "
+            "grace time has passed on the real clock"
+        )
+
+
+def can_close(period: Period, *, now: dt.datetime | None = None) -> bool:
+    """True when the period is open and its grace time has passed on the real clock."""
+    return not period.is_closed and period.closes_at <= min(now or timezone.now(), timezone.now())
+
+
+def preview_close(*, period_id: int) -> PeriodResult | None:
+    """The figures and credit closing the period now would enter, stored nowhere."""
+    row = Period.objects.select_related("agreement", "terms_version").get(pk=period_id)
+    versions = list(row.agreement.versions.all())
+    version = version_in_force(versions, row.period) or row.terms_version
+    return evaluate(
+        agreement=row.agreement,
+        period=row.period,
+        version=version,
+        now=max(timezone.now(), row.end),
+        closed=True,
+    )
+
+
 def close_due_periods(*, now: dt.datetime | None = None) -> list[Period]:
-    """Close every period whose grace time has passed (SPEC rule 13)."""
+    """Close every period whose grace time has passed (SPEC rule 13).
+
+    ``now`` replays an earlier instant; one later than the real clock raises CloseError.
+    """
     now = now or timezone.now()
+    _refuse_the_future(now)
     closed = []
     # Periods must exist to be closed: make sure every agreement's past periods have rows.
     ensure_period_rows(now=now)
@@ -54,8 +91,11 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
     """Freeze one period: final evaluation, credit, and the late-data watermarks.
 
     Idempotent: a period already closed (by another worker a moment ago) is left alone.
+    Raises CloseError, naming the instant it can close, when its grace time has not passed
+    on the real clock (rule 13), whatever ``now`` says.
     """
     now = now or timezone.now()
+    _refuse_the_future(now)
     row = (
         Period.objects.select_for_update()
         .select_related("agreement", "terms_version")
@@ -63,6 +103,11 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
     )
     if row.is_closed:
         return None
+    if row.closes_at > now:
+        raise CloseError(
+            f"{row.agreement.key} {row.period} can close from "
+            f"{row.closes_at:%Y-%m-%d %H:%M} UTC, when its data grace time has passed"
+        )
     versions = list(row.agreement.versions.all())
     version = version_in_force(versions, row.period) or row.terms_version
     # Measured up to the end of the period: ``now`` is past it when closing.

@@ -85,15 +85,26 @@ def on_period_closed(*, period: Period, now: dt.datetime) -> None:
         )
 
 
-def on_period_restated(
-    *, period: Period, old_revision: int, actor: str, reason: str, now: dt.datetime
-) -> None:
-    """Reverse what the old revision entered and enter the restated credit (or claim)."""
+def on_period_restated(*, period: Period, actor: str, reason: str, now: dt.datetime) -> None:
+    """Reverse the credit in force and enter the restated one (or offer it as a claim).
+
+    The credit in force is the period's latest credit entry, of whichever revision entered
+    it (a restatement that changed no amount entered nothing), unless already reversed.
+    """
     agreement = period.agreement
-    entered = LedgerEntry.objects.filter(
-        period=period, revision=old_revision, kind=LedgerEntry.Kind.CREDIT
-    ).first()
-    old_claim = Claim.objects.filter(period=period, revision=old_revision).first()
+    entered = (
+        LedgerEntry.objects.filter(period=period, kind=LedgerEntry.Kind.CREDIT)
+        .order_by("-revision", "-id")
+        .first()
+    )
+    if (
+        entered is not None
+        and LedgerEntry.objects.filter(
+            period=period, kind=LedgerEntry.Kind.REVERSAL, revision=entered.revision
+        ).exists()
+    ):
+        entered = None
+    old_claim = Claim.objects.filter(period=period).order_by("-revision").first()
     if old_claim is not None and old_claim.state in (Claim.State.CLAIMABLE, Claim.State.CLAIMED):
         old_claim.state = Claim.State.SUPERSEDED
         old_claim.save(update_fields=["state"])
@@ -105,13 +116,13 @@ def on_period_restated(
         )
     if entered is not None:
         _enter(
-            key=f"reversal:{period.pk}:r{old_revision}",
+            key=f"reversal:{period.pk}:r{entered.revision}",
             agreement=agreement,
             kind=LedgerEntry.Kind.REVERSAL,
             amount=-entered.amount,
             currency=entered.currency,
             period=period,
-            revision=old_revision,
+            revision=entered.revision,
             created_at=now,
             created_by=actor,
             reason=f"restatement of {period.period}: {reason}",

@@ -25,9 +25,11 @@ def restate_period(
 ) -> Period:
     """Re-evaluate a closed period (rule 13) under the terms it was closed with.
 
-    The new figures are stored as a new revision beside the old ones; the ledger is never
-    edited: it gets a reversal of the credit entered for the old revision and a credit of
-    the restated amount. Claim-based credits not yet approved are superseded by a new claim.
+    The new figures are stored as a new revision beside the old ones, and the request is
+    kept as a Restatement. When the credit changes, the ledger is told, never edited: it
+    gets a reversal of the credit in force and a credit of the restated amount, and a
+    claim not yet approved is superseded by a new one. When the amount is unchanged,
+    nothing at all is appended to the ledger or the claims (rule 13).
     """
     now = now or timezone.now()
     if not reason.strip():
@@ -65,7 +67,6 @@ def restate_period(
         created_by=actor,
         created_at=now,
     )
-    ledger.on_period_restated(
-        period=row, old_revision=old_revision, actor=actor, reason=reason.strip(), now=now
-    )
+    if result.credit != old_amount:
+        ledger.on_period_restated(period=row, actor=actor, reason=reason.strip(), now=now)
     return row

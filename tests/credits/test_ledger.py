@@ -391,12 +391,62 @@ def test_restating_a_claimable_credit_supersedes_the_claim() -> None:
     shop(claim_window_days=30)
     load(ok=95, failed=5)
     period = close()
+    _late_failures(10)
     restate_period(
         period_id=period.pk, actor="staff", reason="recheck", now=AFTER + dt.timedelta(days=1)
     )
     states = dict(Claim.objects.values_list("revision", "state"))
     assert states == {1: "superseded", 2: "claimable"}
     assert not LedgerEntry.objects.exists()
+
+
+def _late_failures(count: int) -> None:
+    web = Service.objects.get(key="web")
+    probes_ingest(
+        rows=[
+            (web.pk, "p", MARCH + dt.timedelta(hours=5, minutes=i), False, None)
+            for i in range(count)
+        ],
+        closed={web.pk: web.closed_until},
+    )
+
+
+def test_restating_with_no_change_appends_nothing() -> None:
+    agreement = shop()
+    load(ok=95, failed=5)
+    period = close()
+    before = list(LedgerEntry.objects.values_list("kind", "amount"))
+    for n in range(2):
+        restate_period(
+            period_id=period.pk,
+            actor="staff",
+            reason=f"check {n}",
+            now=AFTER + dt.timedelta(days=1),
+        )
+    assert list(LedgerEntry.objects.values_list("kind", "amount")) == before
+    assert Restatement.objects.count() == 2  # the requests are kept, the ledger untouched
+    # A later restatement that does change the amount reverses the credit in force once.
+    _late_failures(10)
+    period = restate_period(
+        period_id=period.pk, actor="staff", reason="late data", now=AFTER + dt.timedelta(days=2)
+    )
+    kinds = list(LedgerEntry.objects.order_by("id").values_list("kind", "amount", "revision"))
+    assert kinds == [
+        ("credit", Decimal("100.00"), 1),
+        ("reversal", Decimal("-100.00"), 1),
+        ("credit", Decimal("300.00"), 4),
+    ]
+    assert balance(agreement) == period.credit_amount == Decimal("300.00")
+
+
+def test_restating_a_claimable_credit_with_no_change_keeps_the_claim() -> None:
+    shop(claim_window_days=30)
+    load(ok=95, failed=5)
+    period = close()
+    restate_period(
+        period_id=period.pk, actor="staff", reason="recheck", now=AFTER + dt.timedelta(days=1)
+    )
+    assert dict(Claim.objects.values_list("revision", "state")) == {1: "claimable"}
 
 
 def test_restate_permissions(api: Any) -> None:
