@@ -30,7 +30,8 @@ AFTER = dt.datetime(2026, 11, 2, 0, 5, tzinfo=UTC)
 def test_a_period_of_maximal_minutes_fits_the_evaluation_columns(field: str) -> None:
     column = Evaluation._meta.get_field(field)
     whole_digits = column.max_digits - column.decimal_places  # type: ignore[attr-defined, operator]
-    assert MAX_PERIOD_MINUTES * MAX_MINUTE_TOTAL < 10**whole_digits
+    largest_sum = MAX_PERIOD_MINUTES * MAX_MINUTE_TOTAL
+    assert largest_sum < 10**whole_digits
     assert (END - START) / dt.timedelta(minutes=1) <= MAX_PERIOD_MINUTES
 
 
