@@ -212,9 +212,9 @@ def optional_timestamp(record: dict[str, Any], field: str, ctx: Context) -> dt.d
 def service_id(value: Any, ctx: Context) -> int:
     if not isinstance(value, str):
         raise _RecordError("service", "must be a service key string")
-    text(value, "service", max_length=64)
     found = ctx.services.get(value)
     if found is None:
+        text(value, "service", max_length=64)  # says what is wrong with a hostile key
         raise _RecordError("service", f"unknown service {value!r}")
     return found
 
@@ -222,9 +222,9 @@ def service_id(value: Any, ctx: Context) -> int:
 def customer_id(value: Any, ctx: Context) -> int:
     if not isinstance(value, str):
         raise _RecordError("customer", "must be a customer key string")
-    text(value, "customer", max_length=64)
     found = ctx.customers.get(value)
     if found is None:
+        text(value, "customer", max_length=64)
         raise _RecordError("customer", f"unknown customer {value!r}")
     return found
 
