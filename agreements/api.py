@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -28,12 +30,21 @@ from agreements.services import agreement_import
 log = logging.getLogger(__name__)
 
 
+def body_too_large_message() -> str:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return f"the request body is larger than {limit / (1024 * 1024):g} MB"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error as JSON ``{"error": "...", ...}`` with the right status."""
     if isinstance(exc, DocumentError):
         return Response(
             {"error": "invalid agreement document", "errors": exc.as_list()},
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"error": body_too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("not found")

@@ -19,13 +19,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Any) -> tuple[ApiKeyUser, ApiKey] | None:
-        header = authentication.get_authorization_header(request).decode("latin-1")
+        header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
+        # Keys are ASCII: any other character (a byte above 127 arrives as one) cannot be
+        # part of one, and must not reach the digest or an error message.
+        if not isinstance(header, str) or not header.isascii():
+            raise exceptions.AuthenticationFailed(
+                "Authorization header must be 'Bearer <key>' in ASCII characters"
+            )
         parts = header.split()
-        if parts[0].lower() != self.keyword.lower():
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <key>'")
-        if len(parts) != 2:
+        if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <key>'")
         key = ApiKey.objects.select_related("customer").filter(digest=ApiKey.hash(parts[1])).first()
         if key is None:

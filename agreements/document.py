@@ -8,6 +8,7 @@ listing each problem as ``path: message`` (for example
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 
+from agreements.text import TextError, shown, single_line
+
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 INDICATORS = ["availability", "latency", "ratio", "response_time", "resolution_time"]
 TICKET_INDICATORS = {"response_time", "resolution_time"}
@@ -27,6 +30,19 @@ DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+# Limits: a document within them imports and closes its periods in moments, and every
+# value fits the columns and date arithmetic it flows into (docs/agreement-format.md).
+MAX_OBJECTIVES = 100
+MAX_TIERS = 20
+MAX_ESCALATION_LEVELS = 10
+MAX_CALENDARS = 20
+MAX_RANGES_PER_DAY = 12
+MAX_HOLIDAYS = 500
+MAX_DURATION = 366 * 86400  # ticket thresholds and escalation delays
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+MAX_EMAIL_LENGTH = 254  # RFC 5321, and the contact column
 
 # ISO 4217 active codes.
 CURRENCIES = frozenset(
@@ -175,7 +191,7 @@ def parse_duration(value: object) -> int:
     """Seconds of a duration such as ``90s``, ``30m``, ``4h``, ``2d``."""
     if not isinstance(value, str):
         raise ValueError('must be a duration such as "90s", "30m", "4h" or "2d"')
-    match = DURATION.match(value.strip())
+    match = DURATION.fullmatch(value.strip())
     if not match:
         raise ValueError(f'{value!r} is not a duration such as "90s", "30m", "4h" or "2d"')
     return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
@@ -195,7 +211,7 @@ def parse_range(value: object) -> tuple[int, int]:
     """Minutes of the day of ``"09:00-17:00"``; the end may be ``24:00``."""
     if not isinstance(value, str):
         raise ValueError('must be a range such as "09:00-17:00"')
-    match = RANGE.match(value.strip())
+    match = RANGE.fullmatch(value.strip())
     if not match:
         raise ValueError(f'{value!r} is not a range such as "09:00-17:00"')
     h1, m1, h2, m2 = (int(g) for g in match.groups())
@@ -227,37 +243,60 @@ class _Checker:
     def unknown(self, data: dict[str, Any], allowed: set[str], path: str) -> None:
         for key in data:
             if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
+                where = f"{path}.{shown(key)}" if path else shown(key)
                 self.error(where, "unknown field")
 
     def slug(self, value: object, path: str) -> str | None:
-        if not isinstance(value, str) or not SLUG.match(value):
+        if not isinstance(value, str) or not SLUG.fullmatch(value):
             self.error(path, "must be a slug: lowercase letters, digits, '-' or '_', 1-64 chars")
             return None
         return value
 
     def text(self, value: object, path: str, *, max_length: int = 200) -> str | None:
-        if not isinstance(value, str) or not value.strip():
-            self.error(path, "must be a non-empty string")
+        try:
+            return single_line(value, path, max_length=max_length)
+        except TextError as error:
+            self.error(path, error.message)
             return None
-        if len(value) > max_length:
-            self.error(path, f"must be at most {max_length} characters")
+
+    def listed(self, value: object, path: str, *, limit: int, what: str) -> list[Any] | None:
+        """``value`` if it is a list of at most ``limit`` items."""
+        if not isinstance(value, list):
+            self.error(path, f"must be a list of {what}")
             return None
-        return value.strip()
+        if len(value) > limit:
+            self.error(path, f"at most {limit} {what} (found {len(value)})")
+            return None
+        return value
+
+    def duration(self, value: object, path: str) -> int | None:
+        try:
+            seconds = parse_duration(value)
+        except ValueError as error:
+            self.error(path, str(error))
+            return None
+        if seconds > MAX_DURATION:
+            self.error(path, f"must be at most {MAX_DURATION // 86400}d")
+            return None
+        return seconds
 
     def date(self, value: object, path: str) -> dt.date | None:
         if isinstance(value, dt.datetime):
             self.error(path, "must be a date (YYYY-MM-DD), not a date and time")
             return None
+        day: dt.date | None = None
         if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.error(path, "must be a date in the form YYYY-MM-DD")
-        return None
+            day = value
+        elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            with contextlib.suppress(ValueError):
+                day = dt.date.fromisoformat(value)
+        if day is None:
+            self.error(path, "must be a date in the form YYYY-MM-DD")
+            return None
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            self.error(path, f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+            return None
+        return day
 
     def integer(
         self, value: object, path: str, *, minimum: int = 0, maximum: int = 10**6
@@ -424,9 +463,12 @@ def _calendars(c: _Checker, value: object) -> dict[str, Any]:
     cals = c.mapping(value, "calendars")
     if cals is None:
         return {}
+    if len(cals) > MAX_CALENDARS:
+        c.error("calendars", f"at most {MAX_CALENDARS} calendars (found {len(cals)})")
+        return {}
     out: dict[str, Any] = {}
     for name, body in cals.items():
-        path = f"calendars.{name}"
+        path = f"calendars.{shown(name)}"
         if c.slug(name, path) is None:
             continue
         if name == "always":
@@ -441,12 +483,15 @@ def _calendars(c: _Checker, value: object) -> dict[str, Any]:
         if "weekly" not in cal:
             c.error(f"{path}.weekly", "is required")
         for day, ranges in (weekly or {}).items():
-            dpath = f"{path}.weekly.{day}"
+            dpath = f"{path}.weekly.{shown(day)}"
             if day not in WEEKDAYS:
                 c.error(dpath, "unknown weekday (use mon, tue, wed, thu, fri, sat, sun)")
                 continue
             if not isinstance(ranges, list):
                 c.error(dpath, 'must be a list of ranges such as ["09:00-17:00"]')
+                continue
+            if len(ranges) > MAX_RANGES_PER_DAY:
+                c.error(dpath, f"at most {MAX_RANGES_PER_DAY} ranges a day (found {len(ranges)})")
                 continue
             parsed: list[tuple[int, int]] = []
             for i, item in enumerate(ranges):
@@ -469,10 +514,10 @@ def _calendars(c: _Checker, value: object) -> dict[str, Any]:
         ):
             c.error(f"{path}.weekly", "must have at least one range")
         holidays: list[str] = []
-        raw_holidays = cal.get("holidays", [])
-        if not isinstance(raw_holidays, list):
-            c.error(f"{path}.holidays", "must be a list of dates")
-        else:
+        raw_holidays = c.listed(
+            cal.get("holidays", []), f"{path}.holidays", limit=MAX_HOLIDAYS, what="dates"
+        )
+        if raw_holidays is not None:
             for i, item in enumerate(raw_holidays):
                 day_value = c.date(item, f"{path}.holidays[{i}]")
                 if day_value is not None:
@@ -489,6 +534,9 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
         return []
     if not isinstance(value, list) or not value:
         c.error("objectives", "must be a non-empty list")
+        return []
+    if len(value) > MAX_OBJECTIVES:
+        c.error("objectives", f"at most {MAX_OBJECTIVES} objectives (found {len(value)})")
         return []
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -541,9 +589,11 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
                 else:
                     item["target"] = _percent_out(target)
         coverage = obj.get("coverage", "always")
-        if coverage != "always" and coverage not in calendars:
+        if not isinstance(coverage, str):
+            c.error(f"{path}.coverage", 'must be "always" or the name of a calendar')
+        elif coverage != "always" and coverage not in calendars:
             names = ", ".join(sorted(calendars)) or "none defined"
-            c.error(f"{path}.coverage", f"unknown calendar {coverage!r} (calendars: {names})")
+            c.error(f"{path}.coverage", f"unknown calendar {coverage[:70]!r} (calendars: {names})")
         item["coverage"] = coverage
         if "threshold_ms" in obj:
             if indicator != "latency":
@@ -558,14 +608,11 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
             if not tickets:
                 c.error(f"{path}.threshold", "only ticket indicators have a duration threshold")
             else:
-                try:
-                    seconds = parse_duration(obj["threshold"])
-                    if seconds <= 0:
-                        c.error(f"{path}.threshold", "must be longer than zero")
-                    else:
-                        item["threshold"] = format_duration(seconds)
-                except ValueError as error:
-                    c.error(f"{path}.threshold", str(error))
+                seconds = c.duration(obj["threshold"], f"{path}.threshold")
+                if seconds is not None and seconds <= 0:
+                    c.error(f"{path}.threshold", "must be longer than zero")
+                elif seconds is not None:
+                    item["threshold"] = format_duration(seconds)
         elif tickets:
             c.error(f"{path}.threshold", "is required for ticket indicators")
         if "priority" in obj:
@@ -581,11 +628,11 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
 def _tiers(c: _Checker, value: object, path: str) -> list[dict[str, Any]]:
     if value is None:
         return []
-    if not isinstance(value, list):
-        c.error(path, "must be a list of {below, percent} tiers")
+    tiers_in = c.listed(value, path, limit=MAX_TIERS, what="{below, percent} tiers")
+    if tiers_in is None:
         return []
     tiers: list[tuple[Decimal, Decimal]] = []
-    for i, raw in enumerate(value):
+    for i, raw in enumerate(tiers_in):
         tpath = f"{path}[{i}]"
         tier = c.mapping(raw, tpath)
         if tier is None:
@@ -608,24 +655,20 @@ def _tiers(c: _Checker, value: object, path: str) -> list[dict[str, Any]]:
 def _escalation(c: _Checker, value: object) -> list[dict[str, Any]]:
     if value is None:
         return []
-    if not isinstance(value, list):
-        c.error("escalation", "must be a list of levels")
+    levels = c.listed(value, "escalation", limit=MAX_ESCALATION_LEVELS, what="levels")
+    if levels is None:
         return []
     out: list[dict[str, Any]] = []
-    for i, raw in enumerate(value):
+    for i, raw in enumerate(levels):
         path = f"escalation[{i}]"
         step = c.mapping(raw, path)
         if step is None:
             continue
         c.unknown(step, {"level", "after", "contact"}, path)
         level = c.integer(step.get("level"), f"{path}.level", minimum=1, maximum=100)
-        try:
-            after = parse_duration(step.get("after", "0m"))
-        except ValueError as error:
-            c.error(f"{path}.after", str(error))
-            after = None
-        contact = step.get("contact")
-        if not isinstance(contact, str) or not EMAIL.match(contact):
+        after = c.duration(step.get("after", "0m"), f"{path}.after")
+        contact = c.text(step.get("contact"), f"{path}.contact", max_length=MAX_EMAIL_LENGTH)
+        if contact is not None and not EMAIL.fullmatch(contact):
             c.error(f"{path}.contact", "must be an email address")
             contact = None
         if out and level is not None and out[-1]["level"] is not None and level <= out[-1]["level"]:

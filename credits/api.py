@@ -18,10 +18,12 @@ from agreements import engine
 from agreements.api import scoped_agreements
 from agreements.auth import HasScope
 from agreements.models import Agreement
+from agreements.text import TextError, single_line
 from credits.models import Evaluation, Period
 from credits.recompute import recompute_agreement
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+RESTATE_REASON_MAX_LENGTH = 400
 
 
 def _number(value: Decimal | None) -> float | int | None:
@@ -109,7 +111,7 @@ class ComplianceView(APIView):
         period = request.query_params.get("period") or engine.period_id(
             timezone.now(), agreement.timezone
         )
-        if not PERIOD.match(period):
+        if not PERIOD.fullmatch(period):
             return Response(
                 {"error": f"period: {period!r} is not a period id like 2026-03"},
                 status=status.HTTP_400_BAD_REQUEST,
@@ -157,7 +159,7 @@ class ComplianceHistoryView(APIView):
         for name, lookup in (("from", "period__gte"), ("to", "period__lte")):
             value = request.query_params.get(name)
             if value:
-                if not PERIOD.match(value):
+                if not PERIOD.fullmatch(value):
                     return Response(
                         {"error": f"{name}: {value!r} is not a period id like 2026-03"},
                         status=status.HTTP_400_BAD_REQUEST,
@@ -259,7 +261,9 @@ class LedgerView(APIView):
             .order_by("-created_at", "-id")
         )
         count = entries.count()
-        chosen = list(entries[(page - 1) * size : page * size])
+        # A page past the end is empty; its offset is never sent to the database, where
+        # a huge one would not fit the integer type.
+        chosen = list(entries[(page - 1) * size : page * size]) if (page - 1) * size < count else []
         base = request.build_absolute_uri(request.path)
         return Response(
             {
@@ -375,7 +379,7 @@ class ClaimsView(APIView):
 
         agreement = get_object_or_404(scoped_agreements(request.auth), key=key)  # type: ignore[arg-type]
         period = request.data.get("period") if isinstance(request.data, dict) else None
-        if not isinstance(period, str) or not PERIOD.match(period):
+        if not isinstance(period, str) or not PERIOD.fullmatch(period):
             return Response(
                 {"error": "period: give the period id of the credit, like 2026-03"}, status=400
             )
@@ -416,8 +420,13 @@ class RestateView(APIView):
         agreement = get_object_or_404(scoped_agreements(request.auth), key=key)  # type: ignore[arg-type]
         row = get_object_or_404(Period, agreement=agreement, period=period)
         reason = request.data.get("reason") if isinstance(request.data, dict) else None
-        if not isinstance(reason, str) or not reason.strip():
+        if reason is None:
             return Response({"error": "reason: is required"}, status=400)
+        try:
+            # The ledger entries quote it after "restatement of YYYY-MM: " in 500 characters.
+            reason = single_line(reason, "reason", max_length=RESTATE_REASON_MAX_LENGTH)
+        except TextError as error:
+            return Response({"error": str(error)}, status=400)
         try:
             row = restate_period(
                 period_id=row.pk, actor=str(request.user), reason=reason, now=timezone.now()

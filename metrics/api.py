@@ -16,7 +16,10 @@ from rest_framework.views import APIView
 from agreements.auth import HasScope
 from agreements.models import ApiKey, Customer, Service
 from metrics import ingest
+from metrics.limits import MinuteTotalExceeded
+from metrics.rows import Row
 from metrics.services import ingest as store
+from metrics.services import minute_of
 
 FIELDS = {
     "probes": '{"service", "ts", "ok", "latency_ms", "probe"?}',
@@ -96,8 +99,27 @@ class IngestView(APIView):
                 body_out["truncated"] = True
             return Response(body_out, status=status.HTTP_400_BAD_REQUEST)
         owners = ctx.closed_customers if self.kind == "tickets" else ctx.closed_services  # type: ignore[attr-defined]
-        result = store(self.kind, rows=rows, closed=owners)
+        try:
+            result = store(self.kind, rows=rows, closed=owners)
+        except MinuteTotalExceeded as error:
+            return _invalid(
+                [{"index": _first_in(rows, error), "field": "total", "message": str(error)}]
+            )
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+
+
+def _first_in(rows: list[Row], error: MinuteTotalExceeded) -> int | None:
+    for index, row in enumerate(rows):
+        if row.owner == error.service_id and minute_of(row.at) == error.minute:
+            return index
+    return None
+
+
+def _invalid(errors: list[dict[str, Any]]) -> Response:
+    return Response(
+        {"error": f"nothing stored: {len(errors)} problem(s) in the batch", "errors": errors},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
 
 
 def _too_large(message: str) -> Response:

@@ -12,18 +12,33 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from agreements.text import TextError, shown, single_line
+from metrics.limits import (
+    EARLIEST,
+    LATEST_YEAR,
+    MAINTENANCE_HORIZON,
+    MAX_EVENT_COUNT,
+    MAX_LATENCY_MS,
+)
 from metrics.rows import EventRow, IncidentRow, MaintenanceRow, ProbeRow, Row, TicketRow
 
 MAX_RECORDS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ERRORS = 1000
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 UTC = dt.UTC
+# An RFC 3339 instant: date, "T", time with seconds, an optional fraction after a dot
+# (microseconds are stored, so at most six digits), and "Z" or an offset. Python's own
+# parser is more lenient (it reads "10:00:301Z" as 10:00:30.1), so the shape is checked
+# first.
+_LOCAL = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
+INSTANT = re.compile(_LOCAL + r"(?:Z|[+-]\d{2}:\d{2})")
+LOCAL_TIME = re.compile(_LOCAL)
 
 
 class BatchInvalid(Exception):
@@ -78,17 +93,10 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise BatchInvalid([_error(None, None, "CSV body must be UTF-8 text")]) from None
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise BatchInvalid([_error(None, None, "CSV body needs a header line of field names")])
-        records: list[Any] = []
-        for row in reader:
-            if None in row:
-                records.append({"__extra__": True})
-            else:
-                records.append(row)
-            if len(records) > MAX_RECORDS:
-                break
+        try:
+            records = _csv_records(text)
+        except csv.Error as error:
+            raise BatchInvalid([_error(None, None, f"CSV body is malformed: {error}")]) from None
     elif media in ("application/json", ""):
         try:
             records = json.loads(body)
@@ -113,6 +121,23 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
     return records
 
 
+def _csv_records(text: str) -> list[Any]:
+    # newline="" lets the csv module see every line ending itself: "\r\n", "\n" and a
+    # bare "\r" all end a row, and one inside quotes stays part of the value.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        raise BatchInvalid([_error(None, None, "CSV body needs a header line of field names")])
+    records: list[Any] = []
+    for row in reader:
+        if None in row:
+            records.append({"__extra__": True})
+        else:
+            records.append(row)
+        if len(records) > MAX_RECORDS:
+            break
+    return records
+
+
 def _error(index: int | None, field: str | None, message: str) -> dict[str, Any]:
     return {"index": index, "field": field, "message": message}
 
@@ -131,7 +156,7 @@ def validate_batch(kind: Kind, records: list[Any], ctx: Context) -> list[Row]:
         keys = record.keys()
         if not (keys <= fields and keys >= required):
             for name in sorted(keys - fields):
-                errors.append(_error(index, name, "unknown field"))
+                errors.append(_error(index, shown(name), "unknown field"))
             for name in sorted(required - keys):
                 errors.append(_error(index, name, "is required"))
             continue
@@ -152,14 +177,23 @@ def validate_batch(kind: Kind, records: list[Any], ctx: Context) -> list[Row]:
 def timestamp(value: Any, field: str, ctx: Context, *, future_ok: bool = False) -> dt.datetime:
     if not isinstance(value, str):
         raise _RecordError(field, "must be an ISO 8601 timestamp string with a UTC offset")
+    if not INSTANT.fullmatch(value):
+        if LOCAL_TIME.fullmatch(value):
+            raise _RecordError(field, "must include a UTC offset (e.g. 2026-05-01T12:00:00Z)")
+        raise _RecordError(
+            field,
+            f"{value[:40]!r} is not an ISO 8601 timestamp such as 2026-05-01T12:00:00Z "
+            "(seconds required, a fraction only after a dot, then Z or an offset)",
+        )
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise _RecordError(field, f"{value!r} is not an ISO 8601 timestamp") from None
+    # Checked before converting: a local time in year 1 or 9999 cannot even move to UTC.
+    if not EARLIEST.year <= parsed.year <= LATEST_YEAR:
+        raise _RecordError(field, f"must be between 2000 and {LATEST_YEAR}")
     # The common shape ends in "Z", which parses straight to UTC: no conversion needed.
     if value[-1] != "Z" or parsed.tzinfo is not UTC:
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
-            raise _RecordError(field, "must include a UTC offset (e.g. 2026-05-01T12:00:00Z)")
         parsed = parsed.astimezone(UTC)
     if parsed < EARLIEST:
         raise _RecordError(field, "is before 2000-01-01")
@@ -180,6 +214,7 @@ def service_id(value: Any, ctx: Context) -> int:
         raise _RecordError("service", "must be a service key string")
     found = ctx.services.get(value)
     if found is None:
+        text(value, "service", max_length=64)  # says what is wrong with a hostile key
         raise _RecordError("service", f"unknown service {value!r}")
     return found
 
@@ -189,6 +224,7 @@ def customer_id(value: Any, ctx: Context) -> int:
         raise _RecordError("customer", "must be a customer key string")
     found = ctx.customers.get(value)
     if found is None:
+        text(value, "customer", max_length=64)
         raise _RecordError("customer", f"unknown customer {value!r}")
     return found
 
@@ -205,8 +241,10 @@ def boolean(value: Any, field: str, ctx: Context) -> bool:
     raise _RecordError(field, "must be true or false")
 
 
-def whole(value: Any, field: str, ctx: Context) -> int:
+def whole(value: Any, field: str, ctx: Context, *, maximum: int) -> int:
     if ctx.csv and isinstance(value, str):
+        if len(value) > 30:
+            raise _RecordError(field, f"must be at most {maximum:,}")
         try:
             value = int(value.strip())
         except ValueError:
@@ -215,17 +253,16 @@ def whole(value: Any, field: str, ctx: Context) -> int:
         raise _RecordError(field, "must be a whole number")
     if value < 0:
         raise _RecordError(field, "must not be negative")
-    if value >= 2**62:
-        raise _RecordError(field, "is too large")
+    if value > maximum:
+        raise _RecordError(field, f"must be at most {maximum:,}")
     return value
 
 
 def text(value: Any, field: str, *, max_length: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _RecordError(field, "must be a non-empty string")
-    if len(value) > max_length:
-        raise _RecordError(field, f"must be at most {max_length} characters")
-    return value.strip()
+    try:
+        return single_line(value, field, max_length=max_length)
+    except TextError as error:
+        raise _RecordError(field, error.message) from None
 
 
 def _probe(record: dict[str, Any], ctx: Context) -> ProbeRow:
@@ -240,7 +277,7 @@ def _probe(record: dict[str, Any], ctx: Context) -> ProbeRow:
     if type(ok) is not bool:
         ok = boolean(ok, "ok", ctx)
     latency = record.get("latency_ms")
-    if type(latency) is float and 0.0 <= latency < math.inf:
+    if type(latency) is float and 0.0 <= latency <= MAX_LATENCY_MS:
         pass  # also false for NaN
     else:
         latency = _latency(latency, ok, ctx)
@@ -264,23 +301,26 @@ def _latency(latency: Any, ok: bool, ctx: Context) -> float | None:
         return None
     if ctx.csv and isinstance(latency, str):
         try:
-            latency = float(latency)
+            latency = float(latency[:40])
         except ValueError:
             raise _RecordError("latency_ms", "must be a number") from None
     if isinstance(latency, bool) or not isinstance(latency, (int, float)):
         raise _RecordError("latency_ms", "must be a number")
-    if not math.isfinite(latency):
+    # Compared before any conversion: a 400-digit integer has no float.
+    if isinstance(latency, float) and not math.isfinite(latency):
         raise _RecordError("latency_ms", "must be a finite number")
     if latency < 0:
         raise _RecordError("latency_ms", "must not be negative")
+    if latency > MAX_LATENCY_MS:
+        raise _RecordError("latency_ms", f"must be at most {MAX_LATENCY_MS:,.0f} ms (an hour)")
     return float(latency)
 
 
 def _event(record: dict[str, Any], ctx: Context) -> EventRow:
     sid = service_id(record["service"], ctx)
     ts = timestamp(record["ts"], "ts", ctx)
-    good = whole(record["good"], "good", ctx)
-    total = whole(record["total"], "total", ctx)
+    good = whole(record["good"], "good", ctx, maximum=MAX_EVENT_COUNT)
+    total = whole(record["total"], "total", ctx, maximum=MAX_EVENT_COUNT)
     if good > total:
         raise _RecordError("good", f"must not exceed total ({good} > {total})")
     return EventRow(sid, ts, good, total)
@@ -326,6 +366,9 @@ def _maintenance(record: dict[str, Any], ctx: Context) -> MaintenanceRow:
     announced = timestamp(record["announced_at"], "announced_at", ctx)
     if end <= start:
         raise _RecordError("end", "must be after start")
+    for field, value in (("start", start), ("end", end)):
+        if value > ctx.now + MAINTENANCE_HORIZON:
+            raise _RecordError(field, "must be at most two years ahead")
     return MaintenanceRow(sid, external_id, title, start, end, announced)
 
 

@@ -69,8 +69,10 @@ class ProbeMinute(models.Model):
         Service, on_delete=models.CASCADE, db_constraint=False, db_index=False
     )
     minute = models.DateTimeField()
-    ok = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
+    # Probe identity (service, ts, probe) bounds no minute's count: 64 bits, which no
+    # number of rows fills (see metrics.limits).
+    ok = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
 
     objects = ProbeMinuteQuerySet.as_manager()
 
@@ -94,8 +96,8 @@ class ProbeDay(models.Model):
     # Plain integers: they are maintained by adding signed deltas (see metrics.services).
     up = models.IntegerField(default=0)
     down = models.IntegerField(default=0)
-    probes_ok = models.IntegerField(default=0)
-    probes_failed = models.IntegerField(default=0)
+    probes_ok = models.BigIntegerField(default=0)
+    probes_failed = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -314,8 +316,8 @@ class ProbeLatencyDay(models.Model):
     )
     day = models.DateField()
     threshold_ms = models.PositiveIntegerField()
-    fast = models.IntegerField(default=0)
-    total = models.IntegerField(default=0)
+    fast = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -356,8 +358,8 @@ class ProbeLatencyHour(models.Model):
     )
     hour = models.DateTimeField()
     threshold_ms = models.PositiveIntegerField()
-    fast = models.IntegerField(default=0)
-    total = models.IntegerField(default=0)
+    fast = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -21,6 +21,7 @@ from django.utils import timezone
 from psycopg2.errors import UniqueViolation
 
 from agreements.engine import MinuteState, classify_minute, minute_state_sql
+from metrics.limits import MAX_MINUTE_TOTAL, MinuteTotalExceeded
 from metrics.models import (
     EventCount,
     EventMinute,
@@ -594,9 +595,29 @@ def _events(rows: list[EventRow], late: list[bool]) -> IngestResult:
         ["service_id", "minute"],
         {key: {"good": good, "total": total} for key, (good, total) in added.items()},
     )
+    _check_minute_totals(added)
     result = _result_of(rows, len(fresh))
     result.late = _record_late("events", fresh_rows, [late[i] for i in fresh])
     return result
+
+
+def _check_minute_totals(added: dict[tuple[int, dt.datetime], list[int]]) -> None:
+    """Refuse (and so roll back) a batch that takes a minute's total past the bound that
+    keeps a period's sums storable (see metrics.limits). The rows were locked by the
+    update, so concurrent batches are judged one after the other."""
+    if not added:
+        return
+    sids = {sid for sid, _ in added}
+    minutes = {minute for _, minute in added}
+    over = (
+        EventMinute.objects.filter(
+            service_id__in=sids, minute__in=minutes, total__gt=MAX_MINUTE_TOTAL
+        )
+        .values_list("service_id", "minute")
+        .first()
+    )
+    if over is not None and over in added:
+        raise MinuteTotalExceeded(*over)
 
 
 # Incidents, maintenance, tickets: upserts by external id ----------------------------

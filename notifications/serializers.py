@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from agreements.models import Customer
+from agreements.text import TextError, single_line
 from notifications import webhooks
 from notifications.models import EVENT_TYPES, Escalation, WebhookEndpoint
 
@@ -19,10 +20,21 @@ class WebhookInSerializer(serializers.Serializer):
 
     def validate_url(self, value: str) -> str:
         try:
-            webhooks.check_url(value.strip())
+            value = single_line(value, "url", max_length=500)
+            webhooks.check_url(value)
+        except TextError as error:
+            raise serializers.ValidationError(error.message) from None
         except webhooks.UnsafeUrl as error:
             raise serializers.ValidationError(str(error)) from None
-        return value.strip()
+        return value
+
+    def validate_description(self, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return single_line(value, "description", max_length=200)
+        except TextError as error:
+            raise serializers.ValidationError(error.message) from None
 
     def validate_events(self, value: list[str]) -> list[str]:
         for index, name in enumerate(value):
