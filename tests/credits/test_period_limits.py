@@ -11,8 +11,9 @@ import time_machine
 
 from agreements.models import Service
 from agreements.services import agreement_import
+from credits.closing import close_due_periods
 from credits.models import Evaluation, Period
-from credits.services import close_due_periods, recompute_agreement
+from credits.recompute import recompute_agreement
 from metrics.limits import MAX_MINUTE_TOTAL, MAX_PERIOD_MINUTES
 from metrics.models import EventCount
 
