@@ -85,6 +85,15 @@ def money(amount: Decimal | int | str | None, *, grouped: bool = True) -> str:
     return f"{value:,.2f}" if grouped else f"{value:.2f}"
 
 
+def money_exact(amount: Decimal | int | str | None, *, grouped: bool = True) -> str:
+    """An amount exactly as computed, never rounded: at least two decimals, more when the
+    amount has them (``5.0025`` -> ``"5.0025"``, ``5`` -> ``"5.00"``). Statement lines
+    print this way so that they add up, as printed, to the unrounded subtotal (rule 19)."""
+    value = _decimal(amount or 0).normalize()
+    places = max(2, -value.as_tuple().exponent) if value else 2  # type: ignore[operator]
+    return f"{value:,.{places}f}" if grouped else f"{value:.{places}f}"
+
+
 def duration(seconds: Decimal | int | float | None) -> str:
     """A duration to the whole minute: 95 min -> ``"1 h 35 min"``, 2 days -> ``"2 d"``.
 

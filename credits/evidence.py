@@ -19,12 +19,14 @@ from agreements import display, engine
 from agreements.engine import Kind
 from credits.models import Period
 from credits.terms import ObjectiveTerms, Terms
-from metrics.models import Incident, Maintenance, ProbeMinute
+from metrics.models import Incident, Maintenance, ProbeMinute, Ticket
 
 __all__ = ["Evidence", "down_spells", "evidence_of", "maintenance_verdict"]
 
 Spell = tuple[dt.datetime, dt.datetime, int]  # start, end, minutes
 IncidentLine = tuple[str, str, dt.datetime, dt.datetime | None, Decimal]
+# external id, priority, opened (local), elapsed covered seconds, threshold seconds
+TicketLine = tuple[str, str, dt.datetime, Decimal, Decimal]
 MaintenanceLine = tuple[str, dt.datetime, dt.datetime, bool, str]
 
 
@@ -37,6 +39,8 @@ class Evidence:
     incidents: tuple[IncidentLine, ...] = ()
     # title, start, end, excluded?, reason
     maintenance: tuple[MaintenanceLine, ...] = ()
+    # the tickets that breached the objective's threshold (rule 8), and by how much
+    breached_tickets: tuple[TicketLine, ...] = ()
 
 
 def maintenance_verdict(m: Maintenance, notice_hours: int) -> tuple[bool, str]:
@@ -77,6 +81,7 @@ class _Sources:
     maintenance: list[Maintenance]
     incidents: list[Incident]
     down: dict[str, list[dt.datetime]]
+    tickets: list[Ticket]
 
     @classmethod
     def load(cls, row: Period, terms: Terms) -> _Sources:
@@ -104,7 +109,16 @@ class _Sources:
                 .values_list("service__key", "minute")
             ):
                 down[key].append(minute)
-        return cls(maintenance, incidents, down)
+        tickets = []
+        if any(o.kind in (Kind.RESPONSE_TIME, Kind.RESOLUTION_TIME) for o in terms.objectives):
+            tickets = list(
+                Ticket.objects.filter(
+                    customer_id=row.agreement.customer_id,
+                    opened_at__gte=row.start,
+                    opened_at__lt=row.end,
+                ).order_by("opened_at", "external_id")
+            )
+        return cls(maintenance, incidents, down, tickets)
 
 
 def evidence_of(row: Period, terms: Terms) -> dict[str, Evidence]:
@@ -115,11 +129,47 @@ def evidence_of(row: Period, terms: Terms) -> dict[str, Evidence]:
     def local(t: dt.datetime) -> dt.datetime:
         return t.astimezone(zone)
 
-    return {
+    evidence = {
         o.key: _objective_evidence(o, row, terms, sources, local)
         for o in terms.objectives
         if o.service
     }
+    for o in terms.objectives:
+        if o.kind in (Kind.RESPONSE_TIME, Kind.RESOLUTION_TIME):
+            evidence[o.key] = Evidence(breached_tickets=_breached_tickets(o, row, terms, sources))
+    return evidence
+
+
+def _breached_tickets(
+    o: ObjectiveTerms, row: Period, terms: Terms, sources: _Sources
+) -> tuple[TicketLine, ...]:
+    """The objective's tickets whose elapsed covered time passed its threshold (rule 8),
+    measured as closing measured them: an unfinished one up to the period's close."""
+    threshold = o.threshold or dt.timedelta(0)
+    until = max(row.closed_at or row.end, row.end)
+    zone = ZoneInfo(terms.timezone)
+    lines = []
+    for t in sources.tickets:
+        if o.priority and t.priority != o.priority:
+            continue
+        end = t.first_response_at if o.kind == Kind.RESPONSE_TIME else t.resolved_at
+        elapsed = engine.ticket_elapsed(
+            engine.Ticket(opened_at=t.opened_at, end_at=end),
+            tz=terms.timezone,
+            calendar=o.calendar,
+            now=until,
+        )
+        if elapsed > threshold:
+            lines.append(
+                (
+                    t.external_id,
+                    t.priority,
+                    t.opened_at.astimezone(zone),
+                    Decimal(elapsed.total_seconds()),
+                    Decimal(threshold.total_seconds()),
+                )
+            )
+    return tuple(lines)
 
 
 def _objective_evidence(

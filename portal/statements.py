@@ -153,7 +153,7 @@ def _csv_objectives(writer: Any, s: Statement) -> None:
                 _text(line.unit),
                 _percent_cell(line.completeness),
                 _exact(line.credit_percent),
-                _money(line.credit_amount),
+                display.money_exact(line.credit_amount, grouped=False),
             ]
         )
 
@@ -165,11 +165,17 @@ def _csv_computation(writer: Any, s: Statement) -> None:
     cap_binds = s.subtotal > s.cap_amount
     writer.writerows(
         [
-            ["computation", "subtotal", _money(s.subtotal), cur, "sum of objective credits"],
+            [
+                "computation",
+                "subtotal",
+                display.money_exact(s.subtotal, grouped=False),
+                cur,
+                "sum of objective credits, exact",
+            ],
             [
                 "computation",
                 "cap",
-                _money(s.cap_amount),
+                display.money_exact(s.cap_amount, grouped=False),
                 cur,
                 f"{display.plain(s.credit_cap_percent)}% of monthly fee {_money(s.monthly_fee)}",
             ],
@@ -179,7 +185,8 @@ def _csv_computation(writer: Any, s: Statement) -> None:
                 _money(s.credit_total),
                 cur,
                 "min(subtotal, cap) rounded half-up to 0.01"
-                + ("; cap applies" if cap_binds else ""),
+                + ("; cap applies" if cap_binds else "")
+                + _rounding_note(s),
             ],
         ]
     )
@@ -218,6 +225,23 @@ def _csv_evidence(writer: Any, s: Statement) -> None:
                     "seconds",
                     _text(title),
                     _text(f"impact: {impact}" + ("; ongoing" if closed is None else "")),
+                ]
+            )
+        for external_id, priority, opened, elapsed, threshold in evidence.breached_tickets:
+            writer.writerow(
+                [
+                    "evidence",
+                    "breached_ticket",
+                    okey,
+                    opened.isoformat(),
+                    "",
+                    _exact(elapsed),
+                    "seconds",
+                    _text(external_id),
+                    _text(
+                        f"priority {priority}; threshold {_exact(threshold)} s; "
+                        f"over by {_exact(elapsed - threshold)} s"
+                    ),
                 ]
             )
         for title, start, end, excluded, reason in evidence.maintenance:
@@ -413,7 +437,7 @@ def _objective_rows(statement: Statement) -> list[list[str]]:
                 f"{_exact(line.good)} good / {_exact(line.bad)} bad {line.unit}",
                 "n/a" if line.completeness is None else display.percent(line.completeness),
                 f"{display.plain(line.credit_percent)}%",
-                display.money(line.credit_amount),
+                display.money_exact(line.credit_amount),
             ]
         )
     return rows
@@ -439,7 +463,7 @@ def _explanation(line: ObjectiveLine, statement: Statement, w: _Writer) -> str:
         if line.credit_percent:
             reason = (
                 f"no data (completeness {completeness}) -> credit {display.plain(line.credit_percent)}%"
-                f" x {fee} = {w.money(line.credit_amount)}"
+                f" x {fee} = {display.money_exact(line.credit_amount)} {w.currency}"
             )
         return head + reason
     achieved = f"achieved {display.percent(line.achieved, line.target)}"
@@ -448,11 +472,11 @@ def _explanation(line: ObjectiveLine, statement: Statement, w: _Writer) -> str:
         if tier is not None:
             return (
                 f"{head}{achieved} is below {display.plain(tier[0])} -> tier {display.plain(line.credit_percent)}%"
-                f" x {fee} = {w.money(line.credit_amount)}"
+                f" x {fee} = {display.money_exact(line.credit_amount)} {w.currency}"
             )
         return (
             f"{head}{achieved} -> credit {display.plain(line.credit_percent)}% x {fee}"
-            f" = {w.money(line.credit_amount)}"
+            f" = {display.money_exact(line.credit_amount)} {w.currency}"
         )
     if line.status in (Status.MET, Status.AT_RISK):
         return f"{head}{achieved} meets the target of {display.plain(line.target)}% -> no credit"
@@ -469,30 +493,38 @@ def _explanation(line: ObjectiveLine, statement: Statement, w: _Writer) -> str:
     )
 
 
+def _rounding_note(s: Statement) -> str:
+    """How the total was rounded, when rounding changed it (rule 19)."""
+    exact = min(s.subtotal, s.cap_amount)
+    if exact == s.credit_total:
+        return ""
+    return f"; {display.money_exact(exact, grouped=False)} rounded half-up to the cent"
+
+
 def _computation(statement: Statement, w: _Writer) -> None:
     s = statement
     w.heading("How the credit was computed")
     for line in s.objectives:
         w.para(_explanation(line, s, w), indent=2)
+    # Line credits and the subtotal print exactly, so the lines add up as printed; only the
+    # total is rounded, and the statement says so when that changed it.
     s_line = " + ".join(
-        display.money(line.credit_amount) for line in s.objectives if line.credit_amount
+        display.money_exact(line.credit_amount) for line in s.objectives if line.credit_amount
     )
     w.pdf.ln(2)
-    w.para(f"Subtotal: {s_line or '0.00'} = {w.money(s.subtotal)}")
+    w.para(f"Subtotal: {s_line or '0.00'} = {display.money_exact(s.subtotal)} {w.currency}")
     w.para(
-        f"Cap: cap {display.plain(s.credit_cap_percent)}% of {display.money(s.monthly_fee)} = "
-        f"{w.money(s.cap_amount)}"
+        f"Cap: {display.plain(s.credit_cap_percent)}% of {display.money(s.monthly_fee)} = "
+        f"{display.money_exact(s.cap_amount)} {w.currency}"
     )
     binding = s.subtotal > s.cap_amount
+    exact = min(s.subtotal, s.cap_amount)
+    rounded = exact != s.credit_total
     w.para(
-        f"Total: min(subtotal {display.money(s.subtotal)}, cap {display.money(s.cap_amount)}) = "
-        f"{w.money(s.credit_total)}" + (" (the cap applies)" if binding else "")
-    )
-    w.para(
-        "Rounding: credits are computed unrounded and shown to 2 decimal places; only the "
-        "total is rounded, half-up to 0.01 "
-        f"{w.currency}, so it can differ by a cent from the sum of the rounded lines.",
-        size=8.5,
+        f"Total: min(subtotal, cap) = {display.money_exact(exact)}"
+        + (f", rounded half-up to the cent: {w.money(s.credit_total)}" if rounded else "")
+        + ("" if rounded else f" = {w.money(s.credit_total)}")
+        + (" (the cap applies)" if binding else "")
     )
 
 
@@ -514,12 +546,18 @@ def _evidence(statement: Statement, w: _Writer) -> None:
                 f'Incident "{title}" ({impact}) {_when(opened)} - {until}: '
                 f"{display.plain(seconds)} s counted"
             )
+        for external_id, priority, opened, elapsed, threshold in evidence.breached_tickets:
+            lines.append(
+                f"Ticket {external_id} ({priority}) opened {_when(opened)}: "
+                f"{display.duration(elapsed)} of covered time against "
+                f"{display.duration(threshold)}, over by {display.duration(elapsed - threshold)}"
+            )
         for title, start, end, excluded, reason in evidence.maintenance:
             verdict = "excluded" if excluded else "counted"
             because = f" because {reason}" if reason else ""
             lines.append(f'Maintenance "{title}" {_when(start)} - {_when(end)}: {verdict}{because}')
         if not lines:
-            lines.append("No down spells, incidents or maintenance.")
+            lines.append("No down spells, incidents, breached tickets or maintenance.")
         for text in lines:
             w.para(f"- {text}", size=9, indent=2)
 

@@ -223,13 +223,13 @@ def test_csv_arithmetic_rows() -> None:
     assert notes["cap"] == "5% of monthly fee 12000.00"
 
 
-def test_csv_amounts_quantized_half_up_and_never_exponent() -> None:
+def test_csv_amounts_exact_and_never_exponent() -> None:
     statement = make_statement(
         subtotal=Decimal("1234.565"), monthly_fee=Decimal("1E+4"), cap_amount=Decimal("5E+2")
     )
     rows = csv_rows(statement)
     amounts = {row[1]: row[2] for row in records(rows, "computation")}
-    assert amounts["subtotal"] == "1234.57"
+    assert amounts["subtotal"] == "1234.565"  # exact: the lines add up to it as printed
     assert amounts["cap"] == "500.00"
     fields = {row[1]: row[2] for row in records(rows, "statement")}
     assert fields["monthly_fee"] == "10000.00"
@@ -377,9 +377,8 @@ def test_pdf_explains_the_arithmetic() -> None:
     )
     assert b"api-latency: achieved 99.620% meets the target of 99% -> no credit" in data
     assert b"support-response: no data \\(completeness n/a\\) -> no credit" in data
-    assert b"cap 5% of 12,000.00 = 600.00 EUR" in data
-    assert b"min\\(subtotal 1,200.00, cap 600.00\\) = 600.00 EUR \\(the cap applies\\)" in data
-    assert b"rounded, half-up to 0.01" in data
+    assert b"Cap: 5% of 12,000.00 = 600.00 EUR" in data
+    assert b"min\\(subtotal, cap\\) = 600.00 = 600.00 EUR \\(the cap applies\\)" in data
 
 
 def test_pdf_picks_the_tier_that_matches_the_credit() -> None:
@@ -418,7 +417,7 @@ def test_pdf_evidence() -> None:
     assert b"3720 s counted" in data
     assert b"excluded because announced 7 days ahead" in data
     assert b"counted because announced too late" in data
-    assert b"No down spells, incidents or maintenance." in data
+    assert b"No down spells, incidents, breached tickets or maintenance." in data
 
 
 def test_pdf_replaces_characters_outside_latin1() -> None:
@@ -485,3 +484,62 @@ def test_pdf_minimal_statement() -> None:
 
 def test_pdf_is_deterministic_for_a_closed_statement() -> None:
     assert statement_pdf(make_statement()) == statement_pdf(make_statement())
+
+
+def _two_five_percent_lines(fee: Decimal) -> tuple[ObjectiveLine, ObjectiveLine]:
+    exact = fee * 5 / 100
+    first = dataclasses.replace(
+        availability(),
+        credit_percent=Decimal(5),
+        credit_amount=exact,
+        tiers=((Decimal(99.9), Decimal(5)),),
+    )
+    second = dataclasses.replace(
+        latency(),
+        achieved=Decimal(90),
+        status=Status.BREACHED,
+        credit_percent=Decimal(5),
+        credit_amount=exact,
+        tiers=((Decimal(99), Decimal(5)),),
+    )
+    return first, second
+
+
+def test_statement_lines_add_up_to_the_total_as_printed() -> None:
+    # A fee of 100.05 with two objectives at 5 % each: 5.0025 + 5.0025 = 10.005, which
+    # rounds half-up to 10.01. Lines print exactly and the total says how it was rounded.
+    fee = Decimal("100.05")
+    lines = _two_five_percent_lines(fee)
+    statement = make_statement(
+        monthly_fee=fee,
+        credit_cap_percent=Decimal(100),
+        objectives=lines,
+        subtotal=Decimal("10.005"),
+        cap_amount=fee,
+        credit_total=Decimal("10.01"),
+        restatements=(),
+    )
+    rows = csv_rows(statement)
+    line_amounts = [Decimal(row[-1]) for row in records(rows, "objective")]
+    amounts = {row[1]: row[2] for row in records(rows, "computation")}
+    assert sum(line_amounts) == Decimal(amounts["subtotal"]) == Decimal("10.005")
+    assert amounts["credit_total"] == "10.01"
+    notes = {row[1]: row[4] for row in records(rows, "computation")}
+    assert "10.005 rounded half-up to the cent" in notes["credit_total"]
+    data = statement_pdf(statement, compress=False)
+    assert b"Subtotal: 5.0025 + 5.0025 = 10.005 EUR" in data
+    assert b"rounded half-up to the cent: 10.01 EUR" in data
+
+
+def test_breached_tickets_are_evidence_with_how_much_they_missed_by() -> None:
+    evidence = Evidence(
+        breached_tickets=(("T-17", "P1", at(6, 9, 5), Decimal(5400), Decimal(3600)),)
+    )
+    statement = make_statement(evidence={"support-response": evidence})
+    rows = records(csv_rows(statement), "evidence")
+    ticket = next(row for row in rows if row[1] == "breached_ticket")
+    assert ticket[2] == "support-response" and ticket[5] == "5400" and ticket[7] == "T-17"
+    assert "over by 1800 s" in ticket[8]
+    data = statement_pdf(statement, compress=False)
+    assert b"Ticket T-17 \\(P1\\)" in data
+    assert b"1 h 30 min of covered time against 1 h, over by 30 min" in data
