@@ -492,7 +492,7 @@ def _two_five_percent_lines(fee: Decimal) -> tuple[ObjectiveLine, ObjectiveLine]
         availability(),
         credit_percent=Decimal(5),
         credit_amount=exact,
-        tiers=((Decimal(99.9), Decimal(5)),),
+        tiers=((Decimal("99.9"), Decimal(5)),),
     )
     second = dataclasses.replace(
         latency(),
