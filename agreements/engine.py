@@ -33,6 +33,7 @@ __all__ = [
     "MinuteState",
     "Status",
     "Ticket",
+    "achieved",
     "availability_from_incidents",
     "availability_from_minute_states",
     "availability_from_probes",
@@ -58,6 +59,7 @@ __all__ = [
     "period_credit_cap",
     "period_id",
     "periods_overlapping",
+    "project",
     "ratio",
     "shift_period",
     "status",
@@ -251,6 +253,31 @@ def _offset(instant: datetime, zone: ZoneInfo) -> timedelta:
 def _percent(part: Decimal | int, whole: Decimal | int) -> Decimal:
     with localcontext(_DECIMAL):
         return _HUNDRED * Decimal(part) / Decimal(whole)
+
+
+def achieved(good: Decimal | int, bad: Decimal | int) -> Decimal | None:
+    """100 × good / (good + bad), exact to 40 digits; None without data (rule 9)."""
+    return _percent(good, Decimal(good) + Decimal(bad)) if good or bad else None
+
+
+def project(
+    *,
+    good: Decimal,
+    bad: Decimal,
+    recent_good: Decimal,
+    recent_bad: Decimal,
+    recent_seconds: Decimal,
+    seconds_to_come: Decimal,
+) -> tuple[Decimal, Decimal]:
+    """An open period's (good, bad) at its end if the rest of it goes at the recent rate:
+    the counts so far plus ``recent_*`` (counted over the last ``recent_seconds``) scaled
+    to the ``seconds_to_come``. Units are those of the counts (minutes, seconds, probes,
+    events, tickets). A projection, never a figure of record."""
+    if recent_seconds <= 0 or seconds_to_come <= 0:
+        return good, bad
+    with localcontext(_DECIMAL):
+        scale = seconds_to_come / recent_seconds
+        return good + recent_good * scale, bad + recent_bad * scale
 
 
 def _seconds(span: timedelta) -> Decimal:

@@ -71,6 +71,9 @@ class Job:
     now: dt.datetime
     closed: bool
     saved: checkpoints.Saved | None = None
+    # Measure only from this instant on (within the period): the recent rate a forecast
+    # projects from. None: from the period's start, as every figure of record is.
+    since: dt.datetime | None = None
 
 
 class Part(enum.Enum):
@@ -158,7 +161,9 @@ def _prepare(job: Job) -> _Prepared | None:
         return None
     start, end = bounds
     # An open period is measured up to now: the future is neither good nor bad time.
-    return _Prepared(job, terms, bounds, (start, max(start, min(end, job.now))))
+    until = max(start, min(end, job.now))
+    first = start if job.since is None else min(max(start, job.since), until)
+    return _Prepared(job, terms, bounds, (first, until))
 
 
 class _Batch:
@@ -425,14 +430,15 @@ class _Batch:
         return self._ticket_figures(p, o), None
 
     def _ticket_figures(self, p: _Prepared, o: ObjectiveTerms) -> engine.Figures:
-        start, end = p.bounds
+        # A ticket belongs to the period that holds its opened_at (rule 8); a job measuring
+        # only a recent window (a forecast) takes the tickets opened in it.
+        start, end = max(p.bounds[0], p.window[0]), p.bounds[1]
         chosen = [
             engine.Ticket(
                 opened_at=t.opened_at,
                 end_at=t.first_response_at if o.kind == Kind.RESPONSE_TIME else t.resolved_at,
             )
             for t in self.tickets.get(p.job.agreement.customer_id, [])
-            # A ticket belongs to the period that holds its opened_at (rule 8).
             if start <= t.opened_at < end and (not o.priority or t.priority == o.priority)
         ]
         return engine.ticket_times(
@@ -484,7 +490,10 @@ def _ensure_thresholds(pairs: set[tuple[int, int]]) -> None:
 def _counted(good_or_fast: int, total: int) -> engine.Figures:
     good = Decimal(good_or_fast)
     bad = Decimal(total - good_or_fast)
-    achieved = (good * 100 / (good + bad)) if total else None
     return engine.Figures(
-        good=good, bad=bad, achieved=achieved, completeness=None, eligible=Decimal(total)
+        good=good,
+        bad=bad,
+        achieved=engine.achieved(good, bad),
+        completeness=None,
+        eligible=Decimal(total),
     )

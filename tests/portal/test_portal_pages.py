@@ -278,7 +278,7 @@ def test_documents_are_served_only_to_those_who_see_the_agreement(
     assert client.get(url).status_code == 404
 
 
-def test_pages_stay_under_15_queries_whatever_the_data(
+def test_pages_stay_under_25_queries_whatever_the_data(
     client: Any,
     admin_user: Any,
     frozen: Any,
@@ -293,7 +293,9 @@ def test_pages_stay_under_15_queries_whatever_the_data(
     client.force_login(admin_user)
     for path in ("/", f"/agreements/{agreement.key}/", f"/agreements/{other_agreement.key}/"):
         cache.clear()
-        with django_assert_max_num_queries(14):
+        # Uncached: the page's reads plus one evaluation of the recent window for the
+        # forecast (a constant number of queries); both are cached per version.
+        with django_assert_max_num_queries(24):
             assert client.get(path).status_code == 200
         # A second view reads the unchanged parts from the cache.
         with django_assert_max_num_queries(9):
