@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import connection
 from django.http import (
     FileResponse,
     Http404,
@@ -34,7 +33,7 @@ from agreements.models import Agreement
 from credits.claims import claim_submit
 from credits.ledger import LedgerError
 from credits.models import Claim
-from portal import pages
+from portal import health, pages
 from portal.statements import statement_csv, statement_pdf
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -193,9 +192,11 @@ def document_download(request: HttpRequest, key: str, pk: int) -> FileResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Each dependency's state; 503 when any is down (the portal may still be serving,
+    degraded: see the README on Redis being down)."""
+    states = health.states()
+    ok = all(state == "ok" for state in states.values())
+    return JsonResponse(states, status=200 if ok else 503)
 
 
 def trivial(request: HttpRequest) -> HttpResponse:
