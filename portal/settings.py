@@ -159,6 +159,10 @@ if BROKER_VISIBILITY_TIMEOUT_SECONDS <= TASK_TIME_LIMIT_SECONDS:
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+        # Workers look for such abandoned tasks every 10 s (kombu's default, every 100 s,
+        # would add more than a minute and a half to the timeout).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
         # Redis down: enqueueing fails fast and the work is kept in the database instead
         # (portal.outbox).
         "socket_connect_timeout": 2,
