@@ -40,13 +40,13 @@ def redis_down(monkeypatch: Any) -> Any:
     conf = celery_app.conf
     before = (conf.task_always_eager, conf.broker_url)
     conf.task_always_eager, conf.broker_url = False, url
-    celery_app._pool = None
+    celery_app._pool = celery_app.amqp._producer_pool = None
     try:
         with override_settings(CACHES=caches, CELERY_BROKER_URL=url):
             yield url
     finally:
         conf.task_always_eager, conf.broker_url = before
-        celery_app._pool = None
+        celery_app._pool = celery_app.amqp._producer_pool = None
 
 
 def probes(n: int) -> str:
