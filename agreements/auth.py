@@ -109,6 +109,8 @@ class ApiKeyRateThrottle:
     """A fixed one-minute window per API key, counted in the shared cache.
 
     Over the limit the API answers 429 with ``Retry-After`` (seconds to the next window).
+    When the cache cannot count, requests pass (logged once a minute): an outage of the
+    cache must not stop ingestion.
     """
 
     def __init__(self) -> None:
@@ -125,12 +127,17 @@ class ApiKeyRateThrottle:
         now = timezone.now().timestamp()
         window = int(now // 60)
         name = f"rate:{key.pk}:{window}"
-        cache.add(name, 0, timeout=120)
         try:
-            count = cache.incr(name)
-        except ValueError:  # expired between add and incr
-            cache.set(name, 1, timeout=120)
-            count = 1
+            cache.add(name, 0, timeout=120)
+            try:
+                count = cache.incr(name)
+            except ValueError:  # expired between add and incr
+                cache.set(name, 1, timeout=120)
+                count = 1
+        except Exception as error:
+            # Fail open: with the cache down, ingestion and reads go on, unlimited.
+            self._warn_unlimited(window, error)
+            return True
         if count > limit:
             self.retry_after = max(1, int((window + 1) * 60 - now) + 1)
             return False
@@ -138,3 +145,15 @@ class ApiKeyRateThrottle:
 
     def wait(self) -> float:
         return float(self.retry_after)
+
+    # The minute last warned about: one warning per minute while the cache is down.
+    warned_window = -1
+
+    def _warn_unlimited(self, window: int, error: Exception) -> None:
+        import logging
+
+        if window != ApiKeyRateThrottle.warned_window:
+            ApiKeyRateThrottle.warned_window = window
+            logging.getLogger(__name__).warning(
+                "API rate limit not enforced, the cache is unavailable: %s", error
+            )

@@ -6,4 +6,4 @@ class CreditsConfig(AppConfig):
     verbose_name = "Compliance and credits"
 
     def ready(self) -> None:
-        from credits import receivers  # noqa: F401 (connects the signal receivers)
+        from credits import checks, receivers  # noqa: F401 (registers the deploy check, connects the receivers)

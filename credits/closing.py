@@ -96,6 +96,13 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
     """
     now = now or timezone.now()
     _refuse_the_future(now)
+    # One lock order for every writer of periods: the agreement first (recompute_agreements
+    # locks agreements in id order, then their periods), then the period, then services in
+    # id order (_advance_watermarks). Locking the period first deadlocked concurrent
+    # closers against a recompute holding the agreement (the ledger's foreign key waits
+    # on the agreement row).
+    agreement_id = Period.objects.values_list("agreement_id", flat=True).get(pk=period_id)
+    list(Agreement.objects.select_for_update().filter(pk=agreement_id).values_list("pk"))
     row = (
         Period.objects.select_for_update()
         .select_related("agreement", "terms_version")
@@ -136,7 +143,7 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
 def _advance_watermarks(row: Period, result: PeriodResult) -> None:
     """Data older than a closed period's end is late from now on (flagged at ingestion)."""
     keys = {o.service for o in result.terms.objectives if o.service}
-    for service in Service.objects.filter(key__in=keys):
+    for service in Service.objects.filter(key__in=keys).order_by("pk"):  # the lock order
         if service.closed_until is None or service.closed_until < row.end:
             Service.objects.filter(pk=service.pk).update(closed_until=row.end)
     customer: Customer = row.agreement.customer

@@ -9,7 +9,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-app = Celery("portal")
+# Tasks the broker cannot take are kept in the database and sent later (portal.outbox).
+app = Celery("portal", task_cls="portal.outbox:FallbackTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -35,4 +36,5 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
         "prune-raw-measurements": {"task": "metrics.tasks.prune_raw", "schedule": 24 * 3600.0},
         "expire-claims": {"task": "credits.tasks.expire_claims", "schedule": 3600.0},
         "escalate": {"task": "notifications.tasks.escalate", "schedule": 60.0},
+        "send-pending-tasks": {"task": "portal.tasks.send_pending_tasks", "schedule": 60.0},
     }

@@ -126,6 +126,9 @@ if REDIS_URL:
             "BACKEND": "portal.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_PREFIX", "sla") or "sla",
+            # Redis down must not hold a request: a refused or unanswered connection
+            # fails within a second and the cache is then skipped for a few seconds.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
@@ -143,8 +146,28 @@ if not REDIS_URL:
     # creates the control folder without its parents, so every folder is made here.
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+# A worker killed mid-task (SIGKILL, out of memory) never acknowledges it: with acks_late
+# the Redis transport hands the task to another worker once the visibility timeout has
+# passed. The timeout must exceed the longest task (the hard time limit below), or a task
+# still running would be handed out twice.
+TASK_TIME_LIMIT_SECONDS = env_int("TASK_TIME_LIMIT_SECONDS", 300, minimum=30)
+BROKER_VISIBILITY_TIMEOUT_SECONDS = env_int("BROKER_VISIBILITY_TIMEOUT_SECONDS", 900, minimum=5)
+if BROKER_VISIBILITY_TIMEOUT_SECONDS <= TASK_TIME_LIMIT_SECONDS:
+    raise ImproperlyConfigured(
+        "BROKER_VISIBILITY_TIMEOUT_SECONDS: must be longer than TASK_TIME_LIMIT_SECONDS "
+        f"({TASK_TIME_LIMIT_SECONDS}), got {BROKER_VISIBILITY_TIMEOUT_SECONDS}"
+    )
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
+    {
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+        # Workers look for such abandoned tasks every 10 s (kombu's default, every 100 s,
+        # would add more than a minute and a half to the timeout).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+        # Redis down: enqueueing fails fast and the work is kept in the database instead
+        # (portal.outbox).
+        "socket_connect_timeout": 2,
+    }
     if REDIS_URL
     else {
         "data_folder_in": str(_broker_dir / "queue"),
@@ -159,6 +182,21 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A pool process killed under a task puts the task back in the queue instead of dropping it.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The soft limit raises SoftTimeLimitExceeded in the task (its transaction rolls back and
+# autoretry tries again later); the hard limit kills the process 30 s after.
+CELERY_TASK_SOFT_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS - 30
+CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Publishing gives up after one retry, so a request never waits long on a broker that is
+# down; the task is then kept in the database and sent when the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -266,6 +304,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "agreements.openapi.add_error_responses",
+    ],
 }
 
 LOGGING = {

@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import connection
 from django.http import (
     FileResponse,
     Http404,
@@ -36,6 +35,7 @@ from credits.claims import claim_submit
 from credits.ledger import LedgerError
 from credits.models import Claim
 from credits.statements import statement_of
+from portal import health
 from portal.pages import dashboard as dashboard_page
 from portal.pages.agreement import AgreementPage
 from portal.pages.live import claims_of, documents_of, ledger_of
@@ -196,9 +196,11 @@ def document_download(request: HttpRequest, key: str, pk: int) -> FileResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Each dependency's state; 503 when any is down (the portal may still be serving,
+    degraded: see the README on Redis being down)."""
+    states = health.states()
+    ok = all(state == "ok" for state in states.values())
+    return JsonResponse(states, status=200 if ok else 503)
 
 
 def trivial(request: HttpRequest) -> HttpResponse:

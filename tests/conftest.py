@@ -57,6 +57,29 @@ celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _test_flush_may_empty_the_ledger() -> Any:
+    """The ledger refuses TRUNCATE (credits migration 0005), which is how transactional
+    tests empty the database between tests: the test database's superuser flushes as a
+    replica, where the refusing trigger does not fire."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def flush_as_replica(self: Any, sql_list: list[str]) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            flush(self, sql_list)
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    DatabaseOperations.execute_sql_flush = flush_as_replica  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.execute_sql_flush = flush  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Any:
     from django.core.cache import cache

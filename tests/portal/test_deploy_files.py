@@ -35,6 +35,18 @@ def test_compose_commands_run_the_portal() -> None:
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+def test_compose_migrates_as_owner_and_serves_as_the_app_role() -> None:
+    services = _compose()["services"]
+    web = services["web"]
+    assert "DATABASE_URL=$$OWNER_DATABASE_URL python manage.py migrate" in web["command"]
+    assert "grant_app_role sla_app" in web["command"]
+    assert web["environment"]["OWNER_DATABASE_URL"].startswith("postgres://sla:")
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://sla_app:")
+    for name in ("worker", "beat"):
+        assert services[name]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
 def test_dockerfile_collects_static_and_runs_gunicorn() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert "collectstatic" in text

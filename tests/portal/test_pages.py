@@ -53,4 +53,6 @@ def test_staff_see_every_agreement(
 
 
 def test_healthz(client: Any) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "cache": "ok", "broker": "ok"}
