@@ -72,3 +72,14 @@ def test_not_a_terms_change_and_left_out_of_a_plain_export(document: dict[str, A
     assert result.agreement.measured_by == ["provider-monitoring"]
     document.pop("measured_by")
     assert agreement_import(data=document, actor="test").agreement.measured_by == []
+
+
+@pytest.mark.django_db
+def test_staff_see_it_in_admin(admin_client: Any, document: dict[str, Any]) -> None:
+    from django.urls import reverse
+
+    document["measured_by"] = ["provider-monitoring"]
+    agreement = agreement_import(data=document, actor="test").agreement
+    page = admin_client.get(reverse("admin:agreements_agreement_change", args=[agreement.pk]))
+    assert page.status_code == 200
+    assert "provider-monitoring" in page.content.decode()
