@@ -153,8 +153,10 @@ class AgreementAdmin(admin.ModelAdmin):
     autocomplete_fields = ["customer"]
     date_hierarchy = "effective_from"
     inlines = [ObjectiveInline, CalendarInline, EscalationInline, DocumentInline, VersionInline]
+    # measured_by is set by the agreement's document (import), shown here.
+    readonly_fields = ["measured_by"]
     fieldsets = [
-        (None, {"fields": ["key", "name", "customer", "provider"]}),
+        (None, {"fields": ["key", "name", "customer", "provider", "measured_by"]}),
         (
             "Terms",
             {

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from agreements.auth import HasScope
+from agreements.auth import HasScope, ProviderOnly
 from agreements.document import DocumentError
 from agreements.models import Agreement, ApiKey
 from agreements.parsers import SafeJSONParser, YAMLAliasParser, YAMLParser, YAMLTextParser
@@ -70,9 +70,9 @@ def scoped_agreements(key: ApiKey) -> QuerySet[Agreement]:
 
 
 class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Agreements visible to the key, with their current terms."""
+    """Agreements visible to the key, with their current terms; written by the provider."""
 
-    permission_classes = [HasScope]
+    permission_classes = [HasScope, ProviderOnly]
     scope_by_method = {"GET": "read", "HEAD": "read", "OPTIONS": "read", "POST": "write"}
     lookup_field = "key"
     lookup_value_regex = r"[a-z0-9][a-z0-9_-]*"
@@ -105,9 +105,11 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             201: ImportResultSerializer,
             200: ImportResultSerializer,
             400: OpenApiResponse(description="invalid document; errors name each field"),
+            403: OpenApiResponse(description="a key bound to a customer, or lacking write"),
         },
         description="Create or update an agreement from its document (SPEC §2). "
-        "Changing objectives or credit terms appends a new terms version.",
+        "Changing objectives or credit terms appends a new terms version. "
+        "Provider keys only: a key bound to a customer gets 403.",
     )
     def create(self, request: Request) -> Response:
         result = agreement_import(data=request.data, actor=str(request.user), api_key=request.auth)  # type: ignore[arg-type]

@@ -83,6 +83,35 @@ class HasScope(permissions.BasePermission):
         return True
 
 
+class ProviderOnly(permissions.BasePermission):
+    """Terms belong to the provider (SPEC §4, Authority): whatever its scopes, a key bound
+    to a customer never creates or changes an agreement, an exclusion or a restatement.
+
+    Reads stay open to such a key (its queryset is scoped to its customer); every other
+    method of a view carrying this permission needs a key bound to no customer. The one
+    home of that rule: each provider-only operation lists it in ``permission_classes``
+    after ``HasScope``.
+    """
+
+    message = "this operation is the provider's"
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return False
+        if key.customer is not None:
+            self.message = (
+                f"this API key is bound to customer {key.customer.key!r}: agreements, their "
+                "terms, exclusions and restatements are the provider's to write; a "
+                "customer's key may claim credits, acknowledge escalations and register "
+                "webhooks"
+            )
+            return False
+        return True
+
+
 def api_key_scopes_valid(scopes: list[str]) -> list[str]:
     valid = {choice for choice, _ in ApiKey.Scope.choices}
     return [s for s in scopes if s not in valid]

@@ -76,6 +76,7 @@ TOP_KEYS = {
     "calendars",
     "objectives",
     "escalation",
+    "measured_by",
 }
 REQUIRED_TOP = [
     "agreement",
@@ -441,6 +442,7 @@ def validate(data: object) -> dict[str, Any]:
     out["calendars"] = _calendars(c, doc.get("calendars"))
     out["objectives"] = _objectives(c, doc.get("objectives"), set(out["calendars"] or {}))
     out["escalation"] = _escalation(c, doc.get("escalation"))
+    out["measured_by"] = _measured_by(c, doc.get("measured_by"))
 
     if c.errors:
         raise DocumentError(c.errors)
@@ -690,6 +692,33 @@ def _escalation(c: _Checker, value: object) -> list[dict[str, Any]]:
         )
     for step in out:
         del step["_after"]
+    return out
+
+
+MAX_MEASURED_BY = 20
+SOURCE_NAME_LENGTH = 100  # ApiKey.name
+
+
+def _measured_by(c: _Checker, value: object) -> list[str]:
+    """Names of the API keys (or integrations) whose measurements count; [] means any."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        c.error("measured_by", "must be a list of API key or integration names")
+        return []
+    if len(value) > MAX_MEASURED_BY:
+        c.error("measured_by", f"must name at most {MAX_MEASURED_BY} sources")
+        return []
+    out: list[str] = []
+    for index, item in enumerate(value):
+        path = f"measured_by[{index}]"
+        name = c.text(item, path, max_length=SOURCE_NAME_LENGTH)
+        if name is None:
+            continue
+        if len(name.splitlines()) != 1:
+            c.error(path, "must be a single line")
+        elif name not in out:
+            out.append(name)
     return out
 
 

@@ -109,6 +109,12 @@ class Agreement(models.Model):
     maintenance_notice_hours = models.PositiveIntegerField(default=0)
     data_grace_hours = models.PositiveIntegerField(default=24)
     notice_period_days = models.PositiveIntegerField(null=True, blank=True)
+    measured_by = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Names of the API keys whose measurements of this agreement's services "
+        "count; empty means any key allowed to write them",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

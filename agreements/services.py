@@ -112,6 +112,7 @@ def agreement_import(
         "maintenance_notice_hours": document["maintenance_notice_hours"],
         "data_grace_hours": document["data_grace_hours"],
         "notice_period_days": document["notice_period_days"],
+        "measured_by": document["measured_by"],
     }
     if existing is None:
         agreement = Agreement.objects.create(key=document["agreement"], **fields)
@@ -298,12 +299,20 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             {"level": e.level, "after": format_duration(e.after_seconds), "contact": e.contact}
             for e in agreement.escalation.all()
         ],
+        "measured_by": list(agreement.measured_by),
     }
 
 
 def printable_document(document: dict[str, Any]) -> dict[str, Any]:
     """Drop empty optional fields so an exported document reads like a hand-written one."""
-    optional = {"effective_to", "notice_period_days", "provider", "calendars", "escalation"}
+    optional = {
+        "effective_to",
+        "notice_period_days",
+        "provider",
+        "calendars",
+        "escalation",
+        "measured_by",
+    }
     out = {k: v for k, v in document.items() if not (k in optional and v in (None, "", {}, []))}
     out["objectives"] = [
         {

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from agreements import engine
 from agreements.api import scoped_agreements
-from agreements.auth import HasScope
+from agreements.auth import HasScope, ProviderOnly
 from agreements.models import Agreement
 from agreements.text import TextError, single_line
 from credits.models import Evaluation, Period
@@ -398,7 +398,7 @@ class ClaimsView(APIView):
 
 
 class RestateView(APIView):
-    permission_classes = [HasScope]
+    permission_classes = [HasScope, ProviderOnly]
     required_scope = "write"
 
     @extend_schema(
@@ -412,11 +412,6 @@ class RestateView(APIView):
     def post(self, request: Request, key: str, period: str) -> Response:
         from credits.restatement import RestateError, restate_period
 
-        if request.auth.customer_id is not None:  # type: ignore[union-attr]
-            return Response(
-                {"error": "only the provider's keys (not bound to a customer) may restate"},
-                status=status.HTTP_403_FORBIDDEN,
-            )
         agreement = get_object_or_404(scoped_agreements(request.auth), key=key)  # type: ignore[arg-type]
         row = get_object_or_404(Period, agreement=agreement, period=period)
         reason = request.data.get("reason") if isinstance(request.data, dict) else None

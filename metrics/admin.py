@@ -9,6 +9,7 @@ from metrics.models import (
     EventCount,
     Incident,
     IncidentUpdate,
+    IngestionBatch,
     LateArrival,
     Maintenance,
     ProbeDay,
@@ -129,3 +130,40 @@ class LateArrivalAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(IngestionBatch)
+class IngestionBatchAdmin(ReadOnly):
+    """Every stored batch with its source: the evidence of where the figures came from."""
+
+    list_display = [
+        "received_at",
+        "kind",
+        "source",
+        "api_key",
+        "records",
+        "accepted",
+        "duplicates",
+        "late",
+        "first_ts",
+        "last_ts",
+    ]
+    list_filter = ["kind", "source"]
+    list_select_related = ["api_key"]
+    search_fields = ["source", "endpoint"]
+    date_hierarchy = "received_at"
+    fields = [
+        "received_at",
+        "kind",
+        "endpoint",
+        "source",
+        "api_key",
+        "services",
+        "customers",
+        "records",
+        "accepted",
+        "duplicates",
+        "late",
+        "first_ts",
+        "last_ts",
+    ]

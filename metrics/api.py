@@ -14,12 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agreements.auth import HasScope
-from agreements.models import ApiKey, Customer, Service
+from agreements.models import Agreement, ApiKey, Customer, Service
 from metrics import ingest
 from metrics.limits import MinuteTotalExceeded
 from metrics.rows import Row
+from metrics.services import Source, minute_of
 from metrics.services import ingest as store
-from metrics.services import minute_of
 
 FIELDS = {
     "probes": '{"service", "ts", "ok", "latency_ms", "probe"?}',
@@ -64,6 +64,26 @@ def context_for(key: ApiKey, *, csv: bool, kind: str) -> ingest.Context:
     return ctx
 
 
+def unlisted_service(key: ApiKey, rows: list[Row], services: dict[str, int]) -> str | None:
+    """The first service of the batch whose agreements name ``measured_by`` without this
+    key's name (SPEC §4, Authority), or None when every service accepts the key.
+
+    A service's measurements count for every agreement on it, so each agreement that
+    names its sources must list the key. One query, whatever the size of the batch.
+    """
+    ids = {row[0] for row in rows}  # the service id leads every row about a service
+    refused = {
+        service_id
+        for service_id, names in Agreement.objects.filter(
+            objectives__service_id__in=ids
+        ).values_list("objectives__service_id", "measured_by")
+        if names and key.name not in names
+    }
+    if not refused:
+        return None
+    return min(name for name, service_id in services.items() if service_id in refused)
+
+
 class IngestView(APIView):
     permission_classes = [HasScope]
     required_scope = "ingest"
@@ -98,9 +118,23 @@ class IngestView(APIView):
             if error.total > len(error.errors):
                 body_out["truncated"] = True
             return Response(body_out, status=status.HTTP_400_BAD_REQUEST)
+        key: ApiKey = request.auth  # type: ignore[assignment]
+        if self.kind != "tickets":
+            service = unlisted_service(key, rows, ctx.services)
+            if service is not None:
+                return Response(
+                    {
+                        "error": f"service {service!r} accepts measurements only from the "
+                        f"sources its agreements name (measured_by); API key {key.name!r} "
+                        "is not one of them",
+                        "service": service,
+                    },
+                    status=status.HTTP_403_FORBIDDEN,
+                )
         owners = ctx.closed_customers if self.kind == "tickets" else ctx.closed_services  # type: ignore[attr-defined]
+        source = Source(name=key.name, endpoint=request.path, api_key_id=key.pk)
         try:
-            result = store(self.kind, rows=rows, closed=owners)
+            result = store(self.kind, rows=rows, closed=owners, source=source)
         except MinuteTotalExceeded as error:
             return _invalid(
                 [{"index": _first_in(rows, error), "field": "total", "message": str(error)}]
@@ -148,6 +182,10 @@ def _view(kind: str, summary: str) -> type[IngestView]:
         responses={
             201: OpenApiResponse(description='{"accepted": n, "duplicates": d}'),
             400: OpenApiResponse(description='{"errors": [{"index", "field", "message"}]}'),
+            403: OpenApiResponse(
+                description="the key lacks ingest, or a service's agreements name other "
+                "sources (measured_by)"
+            ),
             413: OpenApiResponse(description="batch too large"),
             429: OpenApiResponse(description="rate limited; see Retry-After"),
         },

@@ -8,12 +8,16 @@ need, maintained in the same transaction as the raw rows they summarise.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from django.db import connection, models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from agreements.engine import minute_state_sql
-from agreements.models import Customer, Service
+from agreements.models import ApiKey, Customer, Service
 
 
 class ProbeResult(models.Model):
@@ -288,6 +292,82 @@ class LateArrival(models.Model):
 
     def __str__(self) -> str:
         return f"{self.records} late {self.kind} received {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class IngestionBatchQuerySet(models.QuerySet["IngestionBatch"]):
+    def for_services(self, ids: Iterable[int]) -> IngestionBatchQuerySet:
+        return self.filter(services__in=list(ids)).distinct()
+
+    def for_customers(self, ids: Iterable[int]) -> IngestionBatchQuerySet:
+        return self.filter(customers__in=list(ids)).distinct()
+
+    def within(self, start: dt.datetime, end: dt.datetime) -> IngestionBatchQuerySet:
+        """Batches holding measurements in ``[start, end)``: their spans overlap it."""
+        return self.filter(first_ts__lt=end, last_ts__gte=start)
+
+
+class IngestionKind(models.TextChoices):
+    """What a batch holds: the ingestion endpoint it came through."""
+
+    PROBES = "probes"
+    EVENTS = "events"
+    TICKETS = "tickets"
+    INCIDENTS = "incidents"
+    MAINTENANCE = "maintenance"
+
+
+class IngestionBatch(models.Model):
+    """One ingestion batch that was stored: its source, endpoint, counts and time span.
+
+    Written in the transaction that stores the batch, so the log never names data that
+    was rolled back, nor misses data that was kept. A statement's evidence of where its
+    figures came from reads it (``for_services(...).within(start, end)``).
+    """
+
+    kind = models.CharField(max_length=16, choices=IngestionKind.choices)
+    endpoint = models.CharField(max_length=200, help_text="The path the batch was sent to")
+    api_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ingestion_batches",
+    )
+    source = models.CharField(max_length=100, help_text="The API key's name when it was sent")
+    services = models.ManyToManyField(Service, blank=True, related_name="ingestion_batches")
+    customers = models.ManyToManyField(Customer, blank=True, related_name="ingestion_batches")
+    records = models.PositiveIntegerField()
+    accepted = models.PositiveIntegerField()
+    duplicates = models.PositiveIntegerField()
+    late = models.PositiveIntegerField(default=0)
+    first_ts = models.DateTimeField(help_text="The earliest instant a record of it is about")
+    last_ts = models.DateTimeField(help_text="The latest instant a record of it is about")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    objects = IngestionBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "ingestion batches"
+        # Index names are limited to 30 characters, hence "batch" for "ingestionbatch".
+        indexes = [
+            # The admin's list, newest first, and its date hierarchy.
+            models.Index(fields=["-received_at"], name="metrics_batch_received"),
+            # within(start, end): the statement's evidence for a period.
+            models.Index(fields=["first_ts", "last_ts"], name="metrics_batch_span"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=IngestionKind.values), name="metrics_ingestionbatch_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_ts__lte=models.F("last_ts")),
+                name="metrics_ingestionbatch_span_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.records} {self.kind} from {self.source} at {self.received_at:%Y-%m-%d %H:%M}"
 
 
 class LatencyThreshold(models.Model):

@@ -56,11 +56,57 @@ def check_url_syntax(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+# IPv6 forms that carry an IPv4 address in their last 32 bits. A packet sent to one of
+# them may well reach that IPv4 address (through NAT64, a translator, or a host stack
+# that still honours the deprecated forms), so the IPv4 address is judged too.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix
+TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765 IPv4-translated
+COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 IPv4-compatible, deprecated
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address that ``ip`` carries: mapped, NAT64, translated, compatible,
+    6to4 and both Teredo addresses (server and client)."""
+    found = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in NAT64 or ip in TRANSLATED or ip in COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
+def globally_reachable(ip: Address) -> bool:
+    """What the address is, judged by every property the standard library knows; the
+    properties overlap, but none of them alone covers every special range."""
+    special = (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
+    )
+    return ip.is_global and not special
+
+
 def address_allowed(address: str) -> bool:
+    """Whether a webhook may connect to ``address`` (without WEBHOOK_ALLOW_PRIVATE)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv4Address):
+        return globally_reachable(ip)
+    inner = embedded_ipv4(ip)
+    if ip.ipv4_mapped is not None or ip in NAT64:
+        # Another way of writing the IPv4 address (the NAT64 prefix is reserved space
+        # only in name): the IPv4 address alone decides.
+        return all(globally_reachable(v4) for v4 in inner)
+    return globally_reachable(ip) and all(globally_reachable(v4) for v4 in inner)
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -77,7 +123,8 @@ def resolve(host: str, port: int) -> list[str]:
         if refused:
             raise UnsafeUrl(
                 f"host {host!r} resolves to {refused[0]}, a loopback, private, link-local "
-                "or reserved address, which webhooks may not reach"
+                "or reserved address (or one that embeds such an IPv4 address), "
+                "which webhooks may not reach"
             )
     return addresses
 

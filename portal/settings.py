@@ -223,6 +223,11 @@ LOGOUT_REDIRECT_URL = "login"
 # lock that pair out for LOGIN_LOCK_MINUTES (counted from the last failure).
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15, minimum=1)
+# Password reset requests: at most this many emails per account, and this many requests
+# per address, in PASSWORD_RESET_WINDOW_MINUTES. Past either, nothing is sent.
+PASSWORD_RESET_PER_ACCOUNT = env_int("PASSWORD_RESET_PER_ACCOUNT", 3, minimum=1)
+PASSWORD_RESET_PER_ADDRESS = env_int("PASSWORD_RESET_PER_ADDRESS", 10, minimum=1)
+PASSWORD_RESET_WINDOW_MINUTES = env_int("PASSWORD_RESET_WINDOW_MINUTES", 60, minimum=1)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

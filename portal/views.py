@@ -7,14 +7,16 @@ so another customer's agreement (or anything under it) is a 404, never a 403.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from typing import Any
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.http import (
     FileResponse,
@@ -22,10 +24,13 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseForbidden,
+    HttpResponseRedirect,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -35,7 +40,7 @@ from credits.claims import claim_submit
 from credits.ledger import LedgerError
 from credits.models import Claim
 from credits.statements import statement_of
-from portal import health
+from portal import health, limits
 from portal.pages import dashboard as dashboard_page
 from portal.pages.agreement import AgreementPage
 from portal.pages.live import claims_of, documents_of, ledger_of
@@ -45,37 +50,56 @@ from portal.statements import statement_csv, statement_pdf
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def _failure_key(request: HttpRequest) -> str:
-    username = str(request.POST.get("username", "")).strip().lower()
-    address = request.META.get("REMOTE_ADDR", "")
-    digest = hashlib.sha256(f"{username}\n{address}".encode()).hexdigest()
-    return f"login-failures:{digest}"
-
-
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if cache.get(_failure_key(request), 0) >= settings.LOGIN_FAILURE_LIMIT:
-            form = self.get_form_class()(request)
-            context = self.get_context_data(form=form, locked_minutes=settings.LOGIN_LOCK_MINUTES)
-            return self.render_to_response(context, status=429)
-        return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form: Any) -> HttpResponse:
-        key = _failure_key(self.request)
-        failures = cache.get(key, 0) + 1
-        # Brute-force protection (settings.LOGIN_FAILURE_LIMIT): the lock lasts from the
-        # last failure.
-        cache.set(key, failures, settings.LOGIN_LOCK_MINUTES * 60)
-        if failures >= settings.LOGIN_FAILURE_LIMIT:
-            context = self.get_context_data(form=form, locked_minutes=settings.LOGIN_LOCK_MINUTES)
-            return self.render_to_response(context, status=429)
-        return super().form_invalid(form)
+def _login_locked(request: HttpRequest) -> HttpResponse:
+    context = {
+        "form": AuthenticationForm(request),
+        "locked_minutes": settings.LOGIN_LOCK_MINUTES,
+        "next": request.POST.get("next", ""),
+    }
+    return render(request, "registration/login.html", context, status=429)
+
+
+def _admin_login_locked(request: HttpRequest) -> HttpResponse:
+    # What the admin's own login page shows, plus the lock (templates/admin/login.html).
+    context = {
+        **admin.site.each_context(request),
+        "title": "Log in",
+        "subtitle": None,
+        "app_path": request.get_full_path(),
+        "username": request.user.get_username(),
+        "form": AdminAuthenticationForm(request),
+        "locked_minutes": settings.LOGIN_LOCK_MINUTES,
+        REDIRECT_FIELD_NAME: request.POST.get(REDIRECT_FIELD_NAME) or reverse("admin:index"),
+    }
+    return TemplateResponse(request, "admin/login.html", context, status=429)
+
+
+# Both sign-in pages share one lockout: failures on either count for the pair.
+login = limits.guard_sign_in(LoginView.as_view(), locked=_login_locked)
+admin_login = limits.guard_sign_in(admin.site.login, locked=_admin_login_locked)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset, limited per address and per account (settings.PASSWORD_RESET_*).
+
+    The answer never depends on whether an account has the email: past the account's
+    limit the page says the link was sent, as it does for an unknown address; past the
+    address's limit every email gets the same 429.
+    """
 
     def form_valid(self, form: Any) -> HttpResponse:
-        cache.delete(_failure_key(self.request))
+        if not limits.reset_allowed_from(self.request):
+            context = self.get_context_data(
+                form=form, too_many_minutes=settings.PASSWORD_RESET_WINDOW_MINUTES
+            )
+            return self.render_to_response(context, status=429)
+        if not limits.reset_allowed_for(form.cleaned_data["email"]):
+            return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
 
 

@@ -1,4 +1,4 @@
-"""Agreements over the REST API, with the permission matrix of every endpoint × role."""
+"""Agreements over the REST API (the permission matrix is in tests/portal/test_permissions.py)."""
 
 from __future__ import annotations
 
@@ -6,97 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
-
-ROLES = ["none", "ingest", "read", "write", "read-other-customer", "read-own-customer"]
-
-
-def _client(role: str, api: Any, agreement: Any, other: Any) -> APIClient:
-    if role == "none":
-        return APIClient()
-    if role == "read-other-customer":
-        return api("read", "write", customer=other.customer)
-    if role == "read-own-customer":
-        return api("read", customer=agreement.customer)
-    return api(role)
-
-
-MATRIX = [
-    # (method, path, {role: expected status})
-    (
-        "get",
-        "/api/v1/agreements/",
-        {
-            "none": 401,
-            "ingest": 403,
-            "read": 200,
-            "write": 403,
-            "read-other-customer": 200,
-            "read-own-customer": 200,
-        },
-    ),
-    (
-        "get",
-        "/api/v1/agreements/acme-hosting/",
-        {
-            "none": 401,
-            "ingest": 403,
-            "read": 200,
-            "write": 403,
-            "read-other-customer": 404,
-            "read-own-customer": 200,
-        },
-    ),
-    (
-        "get",
-        "/api/v1/agreements/nope/",
-        {
-            "none": 401,
-            "ingest": 403,
-            "read": 404,
-            "write": 403,
-            "read-other-customer": 404,
-            "read-own-customer": 404,
-        },
-    ),
-    (
-        "post",
-        "/api/v1/agreements/",
-        {
-            "none": 401,
-            "ingest": 403,
-            "read": 403,
-            "write": 200,
-            "read-other-customer": 400,
-            "read-own-customer": 403,
-        },
-    ),
-]
-
-
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(
-    ("method", "path", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
-)
-def test_permission_matrix(
-    role: str,
-    method: str,
-    path: str,
-    expected: dict[str, int],
-    api: Any,
-    agreement: Any,
-    other_agreement: Any,
-    document: dict[str, Any],
-) -> None:
-    client = _client(role, api, agreement, other_agreement)
-    if method == "post":
-        response = client.post(path, json.loads(json.dumps(document, default=str)), format="json")
-    else:
-        response = client.get(path)
-    assert response.status_code == expected[role], response.content
-    assert response["Content-Type"].startswith("application/json")
 
 
 def test_customer_bound_key_lists_only_its_customer(

@@ -237,6 +237,63 @@ def test_address_allowed(address: str, allowed: bool) -> None:
     assert webhooks.address_allowed(address) is allowed
 
 
+# IPv6 forms that carry a forbidden IPv4 address, and forms that carry a public one.
+EMBEDDING_FORMS = [
+    ("::127.0.0.1", False),  # IPv4-compatible loopback
+    ("::7f00:1", False),  # the same, written in hex
+    ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254, the metadata service
+    ("64:ff9b::10.0.0.1", False),
+    ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+    ("2002:c0a8:101::1", False),  # 6to4 of 192.168.1.1
+    ("::ffff:0:127.0.0.1", False),  # IPv4-translated loopback
+    ("::ffff:a9fe:a9fe", False),  # IPv4-mapped metadata service
+    ("fec0::1", False),  # site-local
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+    ("::", False),
+    ("::8.8.8.8", False),  # IPv4-compatible is deprecated and reserved: refused regardless
+    ("64:ff9b:1::8.8.8.8", False),  # local-use NAT64 prefix
+    ("8.8.8.8", True),
+    ("1.1.1.1", True),
+    ("2001:4860:4860::8888", True),
+    ("::ffff:8.8.8.8", True),  # mapped public address: the public address itself
+    ("64:ff9b::8.8.8.8", True),  # NAT64 of a public address, as DNS64 answers
+    ("2002:808:808::1", True),  # 6to4 of a public address
+]
+
+
+@pytest.mark.parametrize(("address", "allowed"), EMBEDDING_FORMS)
+def test_ipv6_forms_are_judged_by_the_ipv4_address_they_embed(address: str, allowed: bool) -> None:
+    assert webhooks.address_allowed(address) is allowed
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[::127.0.0.1]",
+        "[::7f00:1]",
+        "[64:ff9b::a9fe:a9fe]",
+        "[2002:7f00:1::]",
+        "[::ffff:0:127.0.0.1]",
+        "[fec0::1]",
+    ],
+)
+def test_check_url_refuses_ipv6_forms_of_private_addresses(host: str) -> None:
+    with pytest.raises(webhooks.UnsafeUrl, match="which webhooks may not reach"):
+        webhooks.check_url(f"https://{host}/hooks/sla")
+
+
+@pytest.mark.parametrize(
+    "host", ["93.184.216.34", "[2606:4700:4700::1111]", "[2001:4860:4860::8888]"]
+)
+def test_check_url_accepts_public_literal_addresses(host: str) -> None:
+    assert webhooks.check_url(f"https://{host}/hooks/sla")
+
+
+def test_private_forms_are_allowed_when_the_operator_allows_private(settings: Any) -> None:
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    assert webhooks.check_url("http://[::127.0.0.1]:8080/hooks") == ["::127.0.0.1"]
+
+
 def test_check_url_refuses_other_schemes_and_credentials() -> None:
     for url, message in [
         ("ftp://example.com/x", "scheme must be http or https"),
