@@ -16,7 +16,15 @@ from agreements.models import Agreement
 from credits.claims import claim_decide
 from credits.closing import CloseError, can_close, close_period, preview_close
 from credits.ledger import LedgerError, record_entry
-from credits.models import Claim, ClaimEvent, Evaluation, LedgerEntry, Period, Restatement
+from credits.models import (
+    Claim,
+    ClaimEvent,
+    Evaluation,
+    Failure,
+    LedgerEntry,
+    Period,
+    Restatement,
+)
 from credits.restatement import RestateError, restate_period
 
 
@@ -169,6 +177,29 @@ class PeriodAdmin(admin.ModelAdmin):
             "Re-evaluate closed periods",
             lambda p, reason: restate_period(period_id=p.pk, actor=actor, reason=reason),
         )
+
+
+@admin.register(Failure)
+class FailureAdmin(admin.ModelAdmin):
+    """Agreements whose recompute or closing failed; beat retries them, a success resolves."""
+
+    list_display = [
+        "agreement",
+        "stage",
+        "period",
+        "error",
+        "attempts",
+        "first_at",
+        "last_at",
+        "resolved_at",
+    ]
+    list_filter = ["stage", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["agreement__key", "error"]
+    list_select_related = ["agreement"]
+    readonly_fields = [f.name for f in Failure._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 class LedgerForm(forms.Form):

@@ -12,7 +12,8 @@ from django.utils import timezone
 from agreements.models import Agreement, Customer, Service
 from credits import ledger, signals
 from credits.evaluation import TICKET_KINDS, PeriodResult, evaluate
-from credits.models import Period
+from credits.failures import record_failure, resolve_failures
+from credits.models import Failure, Period
 from credits.recompute import batches, periods_due, recompute_agreements, version_in_force
 from credits.storage import period_row, set_credit, store_evaluations
 
@@ -60,14 +61,29 @@ def close_due_periods(*, now: dt.datetime | None = None) -> list[Period]:
     closed = []
     # Periods must exist to be closed: make sure every agreement's past periods have rows.
     ensure_period_rows(now=now)
-    for row_id in (
+    for row_id, agreement_id, pid in (
         Period.objects.open()
         .filter(closes_at__lte=now)
         .order_by("closes_at")
-        .values_list("id", flat=True)
+        .values_list("id", "agreement_id", "period")
     ):
-        period = close_period(period_id=row_id, now=now)
+        # A bulkhead: one period that cannot close is kept for staff and retried by the
+        # next pass; every other period still closes.
+        try:
+            period = close_period(period_id=row_id, now=now)
+        except Exception as error:
+            record_failure(
+                agreement_id=agreement_id,
+                stage=Failure.Stage.CLOSE,
+                error=error,
+                now=now,
+                period=pid,
+            )
+            continue
         if period is not None:
+            resolve_failures(
+                agreement_ids=[agreement_id], stage=Failure.Stage.CLOSE, now=now, period=pid
+            )
             closed.append(period)
     return closed
 

@@ -333,3 +333,41 @@ class Restatement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period} r{self.from_revision}→r{self.to_revision}"
+
+
+class Failure(models.Model):
+    """One agreement's recompute or close that failed: kept apart so the others go on
+    (a bulkhead), shown to staff, and retried by the next pass (beat) until it succeeds,
+    which marks it resolved."""
+
+    class Stage(models.TextChoices):
+        RECOMPUTE = "recompute", "recompute"
+        CLOSE = "close", "closing"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="failures")
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    period = models.CharField(max_length=7, blank=True)  # "YYYY-MM" for a close
+    error = models.CharField(max_length=1000)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=1)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stage__in=["recompute", "close"]), name="credits_failure_stage_valid"
+            ),
+            # One open failure per agreement, stage and period: a retry that fails again
+            # updates it rather than adding rows.
+            models.UniqueConstraint(
+                fields=["agreement", "stage", "period"],
+                condition=Q(resolved_at__isnull=True),
+                name="credits_failure_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = f" {self.period}" if self.period else ""
+        return f"{self.agreement} {self.stage}{where}: {self.error[:80]}"

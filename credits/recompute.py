@@ -18,7 +18,8 @@ from agreements.engine import Status
 from agreements.models import Agreement, TermsVersion
 from credits import checkpoints, signals
 from credits.evaluation import Job, PeriodResult, evaluate_many
-from credits.models import Evaluation, Period
+from credits.failures import record_failure, resolve_failures
+from credits.models import Evaluation, Failure, Period
 from credits.storage import period_row, store_evaluations
 
 
@@ -27,8 +28,11 @@ class RecomputeSummary:
     agreement: str
     evaluated: list[str]
     skipped_closed: list[str]
+    failed: str = ""  # the error, when this agreement's recompute failed (kept as a Failure)
 
     def line(self) -> str:
+        if self.failed:
+            return f"{self.agreement}: failed ({self.failed}); kept for staff and retried"
         done = ", ".join(self.evaluated) or "nothing open"
         return f"{self.agreement}: evaluated {done}"
 
@@ -108,8 +112,34 @@ def recompute_agreements(
     period locks its agreement too. The whole batch costs a constant number of queries
     and one commit. Running it again gives the same state. Agreements that no longer
     exist are left out of the answer.
+
+    A bulkhead: when the batch fails, each agreement is recomputed on its own, and one
+    that still fails is recorded (``credits.failures``) with its summary's ``failed`` set,
+    while the others are stored; the next pass retries it.
     """
     now = now or timezone.now()
+    ids = list(agreement_ids)
+    try:
+        summaries = _recompute_batch(ids, now=now, period=period)
+    except Exception as error:
+        if len(ids) != 1:
+            return [
+                s
+                for one in ids
+                for s in recompute_agreements(agreement_ids=[one], now=now, period=period)
+            ]
+        key = Agreement.objects.filter(pk=ids[0]).values_list("key", flat=True).first()
+        if key is None:
+            raise
+        record_failure(agreement_id=ids[0], stage=Failure.Stage.RECOMPUTE, error=error, now=now)
+        return [RecomputeSummary(key, [], [], failed=f"{type(error).__name__}: {error}"[:200])]
+    resolve_failures(agreement_ids=ids, stage=Failure.Stage.RECOMPUTE, now=now)
+    return summaries
+
+
+def _recompute_batch(
+    agreement_ids: list[int], *, now: dt.datetime, period: str | None
+) -> list[RecomputeSummary]:
     with transaction.atomic():
         agreements = list(
             Agreement.objects.select_for_update().filter(pk__in=list(agreement_ids)).order_by("pk")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
@@ -22,6 +23,7 @@ from notifications.services.payloads import site_url
 from notifications.tasks import send_digests
 
 DIGEST_PENDING = "notifications:digest-pending"
+log = logging.getLogger(__name__)
 
 
 def digest_seconds() -> int:
@@ -77,7 +79,15 @@ def send_due_digests(*, now: dt.datetime) -> int:
         .filter(oldest__lte=cutoff)
         .values_list("recipient", flat=True)
     )
-    return sum(send_digest(recipient=r, now=now) for r in list(due))
+    sent = 0
+    for recipient in list(due):
+        # One recipient whose digest cannot go out (a bad address, a refused message)
+        # never holds up the others; its items stay queued for the next pass.
+        try:
+            sent += send_digest(recipient=recipient, now=now)
+        except Exception:
+            log.exception("digest for %s failed; the others go on", recipient)
+    return sent
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from credits.closing import CloseError, close_due_periods
+from credits.models import Failure
 
 
 class Command(BaseCommand):
@@ -32,10 +33,20 @@ class Command(BaseCommand):
             closed = close_due_periods(now=instant)
         except CloseError as error:
             raise CommandError(f"--now: {error}") from None
+        failed = list(
+            Failure.objects.filter(
+                stage=Failure.Stage.CLOSE, resolved_at__isnull=True, last_at=instant
+            ).select_related("agreement")
+        )
         if not closed:
             self.stdout.write("No period to close.")
         for period in closed:
             self.stdout.write(
                 f"Closed {period.agreement.key} {period.period}: credit {period.credit_amount} "
                 f"{period.agreement.currency}"
+            )
+        if failed:
+            lines = "; ".join(f"{f.agreement.key} {f.period}: {f.error}" for f in failed)
+            raise CommandError(
+                f"{len(failed)} period(s) could not close (kept in admin, retried): {lines}"
             )
