@@ -67,7 +67,7 @@ def test_one_failing_agreement_does_not_stop_the_batch(break_agreement: Any) -> 
 def test_one_period_that_cannot_close_does_not_keep_the_others_open(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    good, broken = _two_agreements()
+    _good, broken = _two_agreements()
     real = closing.close_period
 
     def failing(*, period_id: int, now: Any = None) -> Any:
