@@ -416,10 +416,9 @@ def gauge_svg(remaining_percent: Decimal | None, *, label: str) -> str:
     else:
         shown = min(max(remaining_percent, Decimal(0)), Decimal(100))
         fill_w = float(shown) / 100 * _G_TRACK
+        # Short words that fit beside the track; the card states the figure in full.
         text = (
-            f"overspent ({display.percent(remaining_percent)})"
-            if remaining_percent < 0
-            else f"{display.percent(remaining_percent)} left"
+            "overspent" if remaining_percent < 0 else f"{display.percent(remaining_percent)} left"
         )
         aria = (
             f'role="meter" aria-label="{_e(label)}" aria-valuemin="0" aria-valuemax="100" '

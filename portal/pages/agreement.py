@@ -173,9 +173,12 @@ class AgreementPage:
 
     def _objective(self, o: ObjectiveTerms, e: Any) -> ObjectiveView:
         view = ObjectiveView(terms=o, evaluation=e, sentence=objective_sentence(o))
-        view.gauge = charts.gauge_svg(
-            e.budget_remaining_percent if e else None, label=f"{o.key}: error budget"
-        )
+        shown = view.budget
+        # A target that allows no bad unit at all has no meter to fill: its words say so.
+        if shown is None or shown.percent is not None:
+            view.gauge = charts.gauge_svg(
+                shown.percent if shown else None, label=f"{o.key}: error budget"
+            )
         daily = self.daily(o)
         if self.current is not None and not self.current.row.is_closed:
             view.burndown = burndown(o, e, self.current.row, daily, now=self.now, zone=self.zone)

@@ -15,6 +15,7 @@ from agreements.models import Agreement
 from credits.models import Claim, Evaluation, LedgerEntry
 from credits.terms import terms_of
 from metrics.models import Incident
+from portal.pages.budget import Budget, budget_shown
 from portal.pages.periods import PeriodFigures, budget_key, current_of, periods_of
 
 
@@ -40,6 +41,10 @@ class BudgetRow:
     agreement: Agreement
     period: str
     evaluation: Evaluation
+
+    @property
+    def budget(self) -> Budget | None:
+        return budget_shown(self.evaluation)
 
 
 def dashboard(agreements: list[Agreement], now: dt.datetime) -> list[AgreementSummary]:

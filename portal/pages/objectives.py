@@ -13,6 +13,7 @@ from credits.daily import DayFigures, local_day_start
 from credits.models import Evaluation, Period
 from credits.terms import ObjectiveTerms
 from portal import charts
+from portal.pages.budget import Budget, budget_shown
 from portal.pages.terms import tier_sentences
 
 
@@ -58,21 +59,17 @@ class ObjectiveView:
         return f"{text} ({e.pending} pending)" if e.pending else text
 
     @property
+    def budget(self) -> Budget | None:
+        return budget_shown(self.evaluation)
+
+    @property
     def budget_text(self) -> str:
-        e = self.evaluation
-        if e is None or e.budget_remaining_percent is None:
-            return "no data"
-        left, total = _units(e.budget_remaining, e.unit), _units(e.budget_total, e.unit)
-        return f"{display.percent(e.budget_remaining_percent)} left ({left} of {total})"
+        shown = self.budget
+        return "no data" if shown is None else shown.text
 
     @property
     def status(self) -> Status:
         return Status(self.evaluation.status) if self.evaluation else Status.NO_DATA
-
-
-def _units(value: Decimal, unit: str) -> str:
-    """Budget units for people: a duration, or the whole units still allowed (rule 11)."""
-    return display.duration(value) if unit == "seconds" else display.count(value, unit)
 
 
 def burndown(
@@ -86,18 +83,17 @@ def burndown(
 ) -> str:
     """Remaining budget over the open period ``row``, against the whole period's budget.
 
-    The shape comes from the daily figures; it is scaled so the last point matches the
-    evaluation, which alone applies coverage and maintenance exactly.
+    The budget is the card's (``budget_shown``); the shape comes from the daily figures,
+    scaled so the last point matches the evaluation, which alone applies coverage and
+    maintenance exactly.
     """
     start, end = row.start, row.end
     title = f"{o.key}: error budget burn-down, {row.period}"
-    if e is None or e.good + e.bad == 0:
+    shown = budget_shown(e)
+    if e is None or shown is None or shown.total <= 0:
         return charts.burndown_svg([], start=start, end=end, title=title)
-    elapsed = max(min(now, end) - start, dt.timedelta(seconds=1))
-    allowed = (Decimal(100) - o.target) / 100
-    full_budget = allowed * (e.good + e.bad) / Decimal(elapsed / (end - start))
-    if full_budget <= 0:
-        return charts.burndown_svg([], start=start, end=end, title=title)
+    # The card's one budget figure: the chart ends where the gauge and the words are.
+    full_budget = shown.total
     # Local datetimes, so the chart's date labels are the agreement's days.
     start, end = start.astimezone(zone), end.astimezone(zone)
     points: list[tuple[dt.datetime, Decimal | None]] = [(start, Decimal(100))]

@@ -14,6 +14,7 @@ from agreements import display, engine
 from agreements.engine import Status
 from agreements.models import Agreement
 from credits.models import Evaluation, Period
+from portal.pages.budget import budget_shown
 
 _NO_BUDGET = Decimal("1e9")
 
@@ -40,9 +41,10 @@ class PeriodFigures:
 
 def budget_key(e: Evaluation) -> Decimal:
     """Sorts by the share of budget left; objectives without a budget last."""
-    if e.budget_remaining_percent is None:
+    shown = budget_shown(e)
+    if shown is None or shown.percent is None:
         return _NO_BUDGET
-    return e.budget_remaining_percent
+    return shown.percent
 
 
 def periods_of(agreement_ids: Sequence[int]) -> dict[int, list[PeriodFigures]]:

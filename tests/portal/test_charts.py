@@ -342,7 +342,7 @@ def value_text(root: ET.Element) -> str:
         (Decimal(50), "50", "50.000% left", 0.5),
         (Decimal(100), "100", "100.000% left", 1.0),
         (Decimal("63.2599"), "63.2599", "63.259% left", 0.632599),  # never rounded up
-        (Decimal(-20), "0", "overspent (-20.000%)", 0.0),
+        (Decimal(-20), "0", "overspent", 0.0),
     ],
 )
 def test_gauge_values(value: Decimal, now: str, text: str, fraction: float) -> None:
