@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agreements import engine
+from agreements import display, engine
 from agreements.api import scoped_agreements
 from agreements.auth import HasScope, ProviderOnly
 from agreements.models import Agreement
@@ -40,6 +40,8 @@ def objective_json(e: Evaluation) -> dict[str, Any]:
         "indicator": e.indicator,
         "target": _number(e.target),
         "achieved": _number(e.achieved),
+        # As people read it on every page, statement and email (rule 19).
+        "achieved_text": display.percent(e.achieved, e.target),
         "status": e.status,
         "good": _number(e.good),
         "bad": _number(e.bad),

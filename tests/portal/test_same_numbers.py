@@ -1,0 +1,71 @@
+"""Same numbers everywhere (rule 19): for every closed period of the demo, the agreement
+page, the PDF and CSV statements and the API read every figure identically."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import zlib
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from agreements import display
+from credits.models import Period
+
+pytestmark = pytest.mark.django_db
+
+
+def _pdf_text(data: bytes) -> str:
+    """The text drawn in a PDF's (deflated) content streams."""
+    out = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            out.append(zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            out.append(stream.decode("latin-1"))
+    return "".join(out).replace("\\(", "(").replace("\\)", ")")
+
+
+def _statement_rows(text: str, kind: str) -> list[list[str]]:
+    return [row for row in csv.reader(io.StringIO(text)) if row and row[0] == kind]
+
+
+def test_every_closed_demo_period_reads_the_same_everywhere(client: Any, api: Any) -> None:
+    call_command("seed_demo", "--quiet-logins", stdout=io.StringIO())
+    client.force_login(get_user_model().objects.get(username="admin"))
+    reader = api("read")
+    closed = list(Period.objects.filter(state=Period.State.CLOSED).select_related("agreement"))
+    assert len(closed) >= 6  # three agreements, the months before this one
+    pages: dict[str, str] = {}
+    for period in closed:
+        agreement = period.agreement
+        key, month = agreement.key, period.period
+        if key not in pages:
+            pages[key] = html.unescape(client.get(f"/agreements/{key}/").content.decode())
+        page = pages[key]
+        body = reader.get(f"/api/v1/agreements/{key}/compliance/?period={month}").json()
+        statement = client.get(f"/agreements/{key}/statements/{month}.csv").content.decode()
+        pdf = _pdf_text(client.get(f"/agreements/{key}/statements/{month}.pdf").content)
+        csv_objectives = {row[1]: row for row in _statement_rows(statement, "objective")}
+        for objective in body["objectives"]:
+            shown = objective["achieved_text"]
+            target = Decimal(str(objective["target"]))
+            achieved = objective["achieved"]
+            # The API's figure, its text, the page, the CSV and the PDF agree.
+            if achieved is not None:
+                assert display.percent(Decimal(str(achieved)), target) == shown
+                assert f"{csv_objectives[objective['key']][4]}%" == shown
+                assert shown in pdf, (key, month, shown)
+            assert f"{objective['key']}: {shown}" in page, (key, month, objective["key"])
+            assert csv_objectives[objective["key"]][5] == objective["status"]
+        amount = Decimal(body["credit"]["amount"])
+        total = {row[1]: row[2] for row in _statement_rows(statement, "computation")}
+        assert Decimal(total["credit_total"]) == amount == period.credit_amount
+        assert f"Credit total: {display.money(amount)}" in pdf
+        assert f"{display.money(amount)} {agreement.currency}" in page
