@@ -27,7 +27,7 @@ def test_names_are_trimmed_and_kept_once_in_order(document: dict[str, Any]) -> N
         ({"a": 1}, "measured_by", "must be a list"),
         (["ok", ""], "measured_by[1]", "non-empty string"),
         (["ok", "   "], "measured_by[1]", "non-empty string"),
-        ([7], "measured_by[0]", "non-empty string"),
+        ([7], "measured_by[0]", "must be a string"),
         (["two\nlines"], "measured_by[0]", "single line"),
         (["carriage\rreturn"], "measured_by[0]", "single line"),
         (["x" * 101], "measured_by[0]", "at most 100 characters"),
