@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from agreements import display
+from agreements import display, engine
 from agreements.engine import Kind
 from credits.daily import DayFigures, day_verdict, days_between
 from credits.terms import ObjectiveTerms
@@ -33,7 +33,7 @@ def day_bars(
     bars = []
     for day in days_between(first, last):
         good, bad = daily.get(day, (Decimal(0), Decimal(0)))
-        achieved = good * 100 / (good + bad) if good + bad else None
+        achieved = engine.achieved(good, bad)
         bars.append(
             charts.DayBar(
                 day=day,
