@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db.models import Count, Q, Sum
+
 from agreements import display, engine
 from agreements.engine import Status
 from agreements.models import Agreement
@@ -21,8 +23,9 @@ from credits.evidence import Evidence, evidence_of
 from credits.models import Claim, Evaluation, Period
 from credits.models import Restatement as RestatementRow
 from credits.terms import Terms, terms_of
+from metrics.models import IngestionBatch
 
-__all__ = ["Evidence", "ObjectiveLine", "Restatement", "Statement", "statement_of"]
+__all__ = ["Evidence", "ObjectiveLine", "Restatement", "Source", "Statement", "statement_of"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,16 @@ class ObjectiveLine:
     tiers: tuple[tuple[Decimal, Decimal], ...]  # (below, percent)
     credit_percent: Decimal
     credit_amount: Decimal  # monthly_fee * percent / 100, unrounded
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source of the period's measurements: an API key or integration, by name."""
+
+    name: str
+    kind: str  # probes, events, incidents, maintenance, tickets
+    batches: int
+    records: int  # records stored (accepted)
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ class Statement:
     claim_status: str = ""
     evidence: Mapping[str, Evidence] = field(default_factory=dict)
     restatements: tuple[Restatement, ...] = ()
+    # Who sent the measurements its figures rest on (SPEC §4, the ingestion log).
+    sources: tuple[Source, ...] = ()
 
 
 def statement_of(agreement: Agreement, period: str) -> Statement | None:
@@ -107,7 +122,24 @@ def statement_of(agreement: Agreement, period: str) -> Statement | None:
         claim_status=_claim_status(row),
         evidence=evidence_of(row, terms),
         restatements=_restatements(row, zone),
+        sources=_sources(agreement, row, terms),
     )
+
+
+def _sources(agreement: Agreement, row: Period, terms: Terms) -> tuple[Source, ...]:
+    """The ingestion batches about the period's services (or, for tickets, its customer),
+    grouped by source and kind (one query)."""
+    keys = {o.service for o in terms.objectives if o.service}
+    found = (
+        IngestionBatch.objects.filter(
+            Q(services__key__in=keys) | Q(customers__id=agreement.customer_id)
+        )
+        .within(row.start, row.end)
+        .values("source", "kind")
+        .annotate(batches=Count("id", distinct=True), records=Sum("accepted"))
+        .order_by("source", "kind")
+    )
+    return tuple(Source(f["source"], f["kind"], f["batches"], f["records"] or 0) for f in found)
 
 
 def _closed_period(agreement: Agreement, period: str) -> Period | None:

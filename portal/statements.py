@@ -91,7 +91,14 @@ def statement_csv(statement: Statement) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for index, block in enumerate(
-        (_csv_statement, _csv_objectives, _csv_computation, _csv_evidence, _csv_restatements)
+        (
+            _csv_statement,
+            _csv_objectives,
+            _csv_computation,
+            _csv_evidence,
+            _csv_sources,
+            _csv_restatements,
+        )
     ):
         if index:
             writer.writerow([])
@@ -260,6 +267,21 @@ def _csv_evidence(writer: Any, s: Statement) -> None:
                     ),
                 ]
             )
+
+
+def _csv_sources(writer: Any, s: Statement) -> None:
+    """Who sent the measurements behind the figures, from the ingestion log."""
+    writer.writerow(["record", "source", "kind", "batches", "records"])
+    for source in s.sources:
+        writer.writerow(
+            [
+                "source",
+                _text(source.name),
+                _text(source.kind),
+                str(source.batches),
+                str(source.records),
+            ]
+        )
 
 
 def _csv_restatements(writer: Any, s: Statement) -> None:
@@ -610,6 +632,15 @@ def statement_pdf(statement: Statement, *, compress: bool = True) -> bytes:
 
     _computation(s, w)
     _evidence(s, w)
+    if s.sources:
+        w.heading("Sources of the measurements")
+        for source in s.sources:
+            w.para(
+                f"- {source.name}: {source.records} {source.kind} records in {source.batches} "
+                f"batch{'es' if source.batches != 1 else ''}",
+                size=9,
+                indent=2,
+            )
 
     if s.restatements:
         w.heading("Restatements")
