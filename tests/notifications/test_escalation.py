@@ -248,3 +248,24 @@ def test_escalation_panel_keeps_resolved_ones_for_a_day(
     ).render(Context({"agreement": agreement}))
     assert "API down" in html and "incident resolved" in html
     assert "DNS down" not in html
+
+
+def test_a_short_outage_early_in_the_month_is_met_and_escalates_nothing(
+    agreement: Any, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    # Rules 10-11: 3 down minutes of the ~44 that March allows at 99.9% (the case
+    # reached the CTO level eight hours later).
+    from credits.models import Evaluation
+
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    fail_minutes(start, 3)
+    with time_machine.travel(start + dt.timedelta(hours=9), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            # While the outage is in the last hour it burns fast (at risk); hours later, met.
+            recompute_agreement(agreement_id=agreement.pk, now=start + dt.timedelta(minutes=5))
+            recompute_agreement(agreement_id=agreement.pk, now=start + dt.timedelta(hours=3))
+        tasks.escalate()
+    evaluation = Evaluation.objects.get(objective_key="api-availability", period__period="2026-03")
+    assert evaluation.status == "met"
+    assert not Escalation.objects.exists()
+    assert mailoutbox == []
