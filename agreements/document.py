@@ -184,6 +184,8 @@ def load_document(text: str) -> Any:
         return yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 (safe loader subclass)
     except yaml.YAMLError as error:
         raise DocumentError([("", f"invalid YAML: {error}")]) from None
+    except ValueError as error:  # e.g. an integer longer than Python converts from text
+        raise DocumentError([("", f"invalid YAML: {error}")]) from None
     except RecursionError:
         raise DocumentError([("", "invalid YAML: nested too deeply")]) from None
 

@@ -14,6 +14,9 @@ import unicodedata
 # Unicode categories refused: control characters (C0, DEL, C1), surrogates (a lone one
 # cannot be encoded as UTF-8), and the line and paragraph separators.
 REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Bidirectional embeddings, overrides and isolates: they make a title read differently
+# from what it holds (a right-to-left override can disguise a name or a link).
+REFUSED_CHARACTERS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 
 
 class TextError(ValueError):
@@ -28,7 +31,7 @@ class TextError(ValueError):
 def unprintable(value: str) -> str | None:
     """A description of the first refused character of ``value``, or None if it is clean."""
     for position, char in enumerate(value):
-        if unicodedata.category(char) in REFUSED_CATEGORIES:
+        if unicodedata.category(char) in REFUSED_CATEGORIES or char in REFUSED_CHARACTERS:
             return f"U+{ord(char):04X} at position {position}"
     return None
 

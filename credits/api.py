@@ -19,6 +19,7 @@ from agreements.api import scoped_agreements
 from agreements.auth import HasScope, ProviderOnly
 from agreements.models import Agreement
 from agreements.text import TextError, single_line
+from credits.budget import budget_shown
 from credits.models import Evaluation, Period
 from credits.recompute import recompute_agreement
 
@@ -48,6 +49,8 @@ def objective_json(e: Evaluation) -> dict[str, Any]:
         "unit": e.unit,
         "completeness": _number(e.completeness),
         "budget_remaining_percent": _number(e.budget_remaining_percent),
+        # The budget as people read it on the page: whole units where units cannot be split.
+        "budget_text": (shown.text if (shown := budget_shown(e)) is not None else "no data"),
         "budget": {
             "total": _number(e.budget_total),
             "spent": _number(e.budget_spent),

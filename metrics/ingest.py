@@ -102,6 +102,10 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
             records = json.loads(body)
         except (ValueError, UnicodeDecodeError) as error:
             raise BatchInvalid([_error(None, None, f"body is not valid JSON: {error}")]) from None
+        except RecursionError:
+            raise BatchInvalid(
+                [_error(None, None, "body is not valid JSON: nested too deeply")]
+            ) from None
         if not isinstance(records, list):
             raise BatchInvalid([_error(None, None, "body must be a JSON array of records")])
     else:

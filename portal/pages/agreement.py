@@ -180,7 +180,11 @@ class AgreementPage:
                 shown.percent if shown else None, label=f"{o.key}: error budget"
             )
         daily = self.daily(o)
-        if self.current is not None and not self.current.row.is_closed:
+        if (
+            self.current is not None
+            and not self.current.row.is_closed
+            and (shown is None or shown.percent is not None)
+        ):
             view.burndown = burndown(o, e, self.current.row, daily, now=self.now, zone=self.zone)
         if o.kind in (Kind.AVAILABILITY_PROBES, Kind.AVAILABILITY_INCIDENTS):
             view.days = day_bars(

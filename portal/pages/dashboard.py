@@ -12,10 +12,10 @@ from django.db.models import QuerySet, Sum
 
 from agreements.engine import Status
 from agreements.models import Agreement
+from credits.budget import Budget, budget_shown
 from credits.models import Claim, Evaluation, LedgerEntry
 from credits.terms import terms_of
 from metrics.models import Incident
-from portal.pages.budget import Budget, budget_shown
 from portal.pages.periods import PeriodFigures, budget_key, current_of, periods_of
 
 

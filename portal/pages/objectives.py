@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from agreements import display
 from agreements.engine import Status
+from credits.budget import Budget, budget_shown
 from credits.daily import DayFigures, local_day_start
 from credits.models import Evaluation, Period
 from credits.terms import ObjectiveTerms
 from portal import charts
-from portal.pages.budget import Budget, budget_shown
 from portal.pages.terms import tier_sentences
 
 

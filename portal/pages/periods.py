@@ -13,8 +13,8 @@ from django.db.models import F
 from agreements import display, engine
 from agreements.engine import Status
 from agreements.models import Agreement
+from credits.budget import budget_shown
 from credits.models import Evaluation, Period
-from portal.pages.budget import budget_shown
 
 _NO_BUDGET = Decimal("1e9")
 

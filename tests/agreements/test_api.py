@@ -102,3 +102,9 @@ def test_deep_json_is_a_400(api: Any) -> None:
     body = "[" * 100_000 + "]" * 100_000
     response = api("write").post("/api/v1/agreements/", body, content_type="application/json")
     assert response.status_code == 400
+
+
+def test_yaml_with_an_integer_too_long_to_convert_is_a_400(api: Any) -> None:
+    body = "agreement: x\nmonthly_fee: 1" + "0" * 5000 + "\n"
+    response = api("write").post("/api/v1/agreements/", body, content_type="application/yaml")
+    assert response.status_code == 400

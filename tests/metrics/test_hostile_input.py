@@ -281,3 +281,18 @@ def test_a_csv_field_larger_than_the_reader_allows_is_refused(ingest_client: Any
     assert response.status_code == 400, response.content
     assert "CSV" in response.json()["errors"][0]["message"]
     assert nothing_stored()
+
+
+@pytest.mark.parametrize("kind", ["probes", "events", "tickets", "incidents", "maintenance"])
+def test_json_nested_too_deeply_is_a_400_on_every_ingestion_endpoint(api: Any, kind: str) -> None:
+    body = "[" * 5000 + "]" * 5000
+    response = api("ingest").post(f"/api/v1/{kind}/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["errors"][0]["message"]
+
+
+def test_a_right_to_left_override_in_a_title_is_refused(api: Any) -> None:
+    from agreements.text import TextError, single_line
+
+    with pytest.raises(TextError, match="U\\+202E"):
+        single_line("db \u202edown", "title", max_length=300)

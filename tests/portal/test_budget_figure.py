@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from credits.budget import budget_shown
 from credits.models import Evaluation
 from portal import charts
-from portal.pages.budget import budget_shown
 
 
 def _evaluation(*, good: str, bad: str, total: str, unit_kind: str) -> Evaluation:

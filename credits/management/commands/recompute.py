@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from agreements import display
 from agreements.models import Agreement
 from credits.recompute import recompute_agreement
 
@@ -41,9 +42,7 @@ class Command(BaseCommand):
                 .select_related("period")
                 .order_by("period__period", "position")
             ):
-                achieved = (
-                    "no data" if evaluation.achieved is None else f"{evaluation.achieved:.4f}%"
-                )
+                achieved = display.percent(evaluation.achieved, evaluation.target)
                 self.stdout.write(
                     f"  {evaluation.period.period} {evaluation.objective_key}: {achieved} "
                     f"(target {evaluation.target.normalize():f}%) {evaluation.status}"

@@ -1,5 +1,6 @@
 """The one error-budget figure shown to people for an evaluation (rules 11 and 19): the
-objective card's words, gauge and burn-down, and the staff overview, all read it here."""
+objective card's words, gauge and burn-down, the staff overview and the API's budget_text
+all read it here."""
 
 from __future__ import annotations
 
