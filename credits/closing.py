@@ -4,9 +4,10 @@ watermarks after which arriving data is late."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from functools import partial
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from agreements.models import Agreement, Customer, Service
@@ -16,6 +17,8 @@ from credits.failures import record_failure, resolve_failures
 from credits.models import Failure, Period
 from credits.recompute import batches, periods_due, recompute_agreements, version_in_force
 from credits.storage import period_row, set_credit, store_evaluations
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE for a transaction chosen as victim
 
 
 class CloseError(ValueError):
@@ -70,7 +73,7 @@ def close_due_periods(*, now: dt.datetime | None = None) -> list[Period]:
         # A bulkhead: one period that cannot close is kept for staff and retried by the
         # next pass; every other period still closes.
         try:
-            period = close_period(period_id=row_id, now=now)
+            period = _close_retrying(row_id, now)
         except Exception as error:
             record_failure(
                 agreement_id=agreement_id,
@@ -86,6 +89,19 @@ def close_due_periods(*, now: dt.datetime | None = None) -> list[Period]:
             )
             closed.append(period)
     return closed
+
+
+def _close_retrying(period_id: int, now: dt.datetime) -> Period | None:
+    """close_period, tried again when the database chose it as a deadlock's victim (its
+    transaction was rolled back whole, so trying again is safe; closing is idempotent)."""
+    for attempt in range(3):
+        try:
+            return close_period(period_id=period_id, now=now)
+        except OperationalError as error:
+            if getattr(error.__cause__, "pgcode", None) != DEADLOCK_DETECTED or attempt == 2:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    return None
 
 
 def ensure_period_rows(*, now: dt.datetime) -> None:

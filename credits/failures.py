@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from credits.models import Failure
@@ -31,19 +31,24 @@ def record_failure(
         exc_info=error,
     )
     text = f"{type(error).__name__}: {error}"[:1000]
-    with transaction.atomic():
-        updated = Failure.objects.filter(
-            agreement_id=agreement_id, stage=stage, period=period, resolved_at__isnull=True
-        ).update(error=text, last_at=now, attempts=F("attempts") + 1)
-        if not updated:
-            Failure.objects.create(
-                agreement_id=agreement_id,
-                stage=stage,
-                period=period,
-                error=text,
-                first_at=now,
-                last_at=now,
-            )
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                updated = Failure.objects.filter(
+                    agreement_id=agreement_id, stage=stage, period=period, resolved_at__isnull=True
+                ).update(error=text, last_at=now, attempts=F("attempts") + 1)
+                if not updated:
+                    Failure.objects.create(
+                        agreement_id=agreement_id,
+                        stage=stage,
+                        period=period,
+                        error=text,
+                        first_at=now,
+                        last_at=now,
+                    )
+            return
+        except IntegrityError:
+            continue  # another worker recorded the same failure a moment ago: update it
 
 
 def resolve_failures(
