@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from agreements import engine
@@ -26,8 +27,9 @@ class ObjectiveTerms:
     priority: str | None
     tiers: tuple[tuple[Decimal, Decimal], ...]
 
-    @property
+    @cached_property
     def kind(self) -> engine.Kind:
+        # Read many times per objective in every recompute: worked out once.
         return engine.Kind.of(self.indicator, self.source)
 
     @property
