@@ -43,13 +43,19 @@ def can_close(period: Period, *, now: dt.datetime | None = None) -> bool:
 def preview_close(*, period_id: int) -> PeriodResult | None:
     """The figures and credit closing the period now would enter, stored nowhere."""
     row = Period.objects.select_related("agreement", "terms_version").get(pk=period_id)
+    return _final_evaluation(row, timezone.now())
+
+
+def _final_evaluation(row: Period, now: dt.datetime) -> PeriodResult | None:
+    """The period's figures as closing freezes them: under the terms in force for it,
+    measured up to its end (``now`` is past it when closing)."""
     versions = list(row.agreement.versions.all())
     version = version_in_force(versions, row.period) or row.terms_version
     return evaluate(
         agreement=row.agreement,
         period=row.period,
         version=version,
-        now=max(timezone.now(), row.end),
+        now=max(now, row.end),
         closed=True,
     )
 
@@ -147,16 +153,7 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
             f"{row.agreement.key} {row.period} can close from "
             f"{row.closes_at:%Y-%m-%d %H:%M} UTC, when its data grace time has passed"
         )
-    versions = list(row.agreement.versions.all())
-    version = version_in_force(versions, row.period) or row.terms_version
-    # Measured up to the end of the period: ``now`` is past it when closing.
-    result = evaluate(
-        agreement=row.agreement,
-        period=row.period,
-        version=version,
-        now=max(now, row.end),
-        closed=True,
-    )
+    result = _final_evaluation(row, now)
     if result is None:
         return None
     row = period_row(row.agreement, row, result)

@@ -174,17 +174,15 @@ class AgreementPage:
     def _objective(self, o: ObjectiveTerms, e: Any) -> ObjectiveView:
         view = ObjectiveView(terms=o, evaluation=e, sentence=objective_sentence(o))
         shown = view.budget
-        # A target that allows no bad unit at all has no meter to fill: its words say so.
-        if shown is None or shown.percent is not None:
+        # A target that allows no bad unit at all has no meter to fill nor budget to burn
+        # down: its words say so.
+        has_meter = shown is None or shown.percent is not None
+        if has_meter:
             view.gauge = charts.gauge_svg(
                 shown.percent if shown else None, label=f"{o.key}: error budget"
             )
         daily = self.daily(o)
-        if (
-            self.current is not None
-            and not self.current.row.is_closed
-            and (shown is None or shown.percent is not None)
-        ):
+        if self.current is not None and not self.current.row.is_closed and has_meter:
             view.burndown = burndown(o, e, self.current.row, daily, now=self.now, zone=self.zone)
         if o.kind in (Kind.AVAILABILITY_PROBES, Kind.AVAILABILITY_INCIDENTS):
             view.days = day_bars(
