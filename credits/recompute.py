@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agreements import engine
@@ -133,7 +134,6 @@ def recompute_agreements(
             raise
         record_failure(agreement_id=ids[0], stage=Failure.Stage.RECOMPUTE, error=error, now=now)
         return [RecomputeSummary(key, [], [], failed=f"{type(error).__name__}: {error}"[:200])]
-    resolve_failures(agreement_ids=ids, stage=Failure.Stage.RECOMPUTE, now=now)
     return summaries
 
 
@@ -141,9 +141,20 @@ def _recompute_batch(
     agreement_ids: list[int], *, now: dt.datetime, period: str | None
 ) -> list[RecomputeSummary]:
     with transaction.atomic():
-        agreements = list(
-            Agreement.objects.select_for_update().filter(pk__in=list(agreement_ids)).order_by("pk")
+        # Whether each has an open recompute failure comes with the same read, so a batch
+        # that succeeds resolves failures only when there are some (no query otherwise).
+        open_failure = Failure.objects.filter(
+            agreement=OuterRef("pk"), stage=Failure.Stage.RECOMPUTE, resolved_at__isnull=True
         )
+        agreements = list(
+            Agreement.objects.select_for_update(of=("self",))
+            .filter(pk__in=list(agreement_ids))
+            .annotate(failing=Exists(open_failure))
+            .order_by("pk")
+        )
+        recovered = [a.pk for a in agreements if a.failing]
+        if recovered:
+            resolve_failures(agreement_ids=recovered, stage=Failure.Stage.RECOMPUTE, now=now)
         summaries = [RecomputeSummary(a.key, [], []) for a in agreements]
         planned = _plan(agreements, summaries, now=now, period=period)
         results = evaluate_many([p.job for p in planned])
@@ -165,7 +176,7 @@ def _recompute_batch(
 
 
 def _plan(
-    agreements: list[Agreement],
+    agreements: Sequence[Agreement],
     summaries: list[RecomputeSummary],
     *,
     now: dt.datetime,
