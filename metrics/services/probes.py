@@ -1,9 +1,10 @@
-"""Bulk writes of measurements and of the summaries kept beside them.
+"""Probe results (rules 4 and 6) and the summaries kept beside them.
 
-Probes and events are append-only: a record whose identity is already stored is a
-duplicate and changes nothing. Summaries (per service and UTC minute, and per UTC day
-for probes) are updated in the same transaction from the rows actually inserted, so
-they always equal a recount of the raw rows.
+Probes are append-only: a record whose identity is already stored is a duplicate and
+changes nothing. The per-minute, per-hour and per-day summaries are updated in the same
+transaction from the rows actually inserted, so they always equal a recount of the raw rows.
+On PostgreSQL a batch is copied in and summarised by one statement; elsewhere the generic
+path does the same in Python.
 """
 
 from __future__ import annotations
@@ -11,151 +12,41 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg2.errors import UniqueViolation
 
 from agreements.engine import MinuteState, classify_minute, minute_state_sql
-from metrics.limits import MAX_MINUTE_TOTAL, MinuteTotalExceeded
 from metrics.models import (
-    EventCount,
-    EventMinute,
-    Incident,
-    IncidentUpdate,
-    IngestionBatch,
     LateArrival,
     LatencyThreshold,
-    Maintenance,
     ProbeDay,
     ProbeHour,
     ProbeLatencyDay,
     ProbeLatencyHour,
     ProbeMinute,
     ProbeResult,
-    Ticket,
 )
 from metrics.rows import (
-    UPSERT_FIELDS_START,
-    EventRow,
-    IncidentRow,
-    MaintenanceRow,
     ProbeRow,
-    Row,
-    TicketRow,
-    UpsertRow,
 )
-from metrics.signals import (
-    incident_changed,
-    maintenance_changed,
-    measurements_received,
-    measurements_stored,
+from metrics.services.common import (
+    IngestResult,
+    _add_to,
+    _as_rows,
+    _late_of,
+    _new_identities,
+    _record_late,
+    _result_of,
+    _retrying,
+    minute_of,
 )
 
 UTC = dt.UTC
-RowT = TypeVar("RowT", ProbeRow, EventRow, TicketRow, IncidentRow, MaintenanceRow)
 UP, DOWN = MinuteState.UP, MinuteState.DOWN
-
-
-@dataclass
-class IngestResult:
-    accepted: int = 0
-    duplicates: int = 0
-    late: int = 0
-    service_ids: set[int] = field(default_factory=set)
-    customer_ids: set[int] = field(default_factory=set)
-    first: dt.datetime | None = None
-    last: dt.datetime | None = None
-
-    def as_dict(self) -> dict[str, int]:
-        body = {"accepted": self.accepted, "duplicates": self.duplicates}
-        if self.late:
-            body["late"] = self.late
-        return body
-
-
-def minute_of(ts: dt.datetime) -> dt.datetime:
-    return ts.replace(second=0, microsecond=0)
-
-
-def _retrying(write: Any, *args: Any, **kwargs: Any) -> IngestResult:
-    # Two concurrent batches may race on a new identity or summary row; the loser's
-    # transaction is rolled back whole and tried again, so nothing is lost or doubled.
-    for attempt in range(5):
-        try:
-            with transaction.atomic():
-                result: IngestResult = write(*args, **kwargs)
-                if result.accepted:
-                    measurements_stored.send(sender=IngestResult, result=result)
-                return result
-        except (IntegrityError, OperationalError) as error:
-            transient = (
-                isinstance(error, IntegrityError)
-                or "deadlock" in str(error).lower()
-                or "locked" in str(error).lower()
-            )
-            if not transient or attempt == 4:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _as_rows(rows: Sequence[Any], row_type: type[RowT]) -> list[RowT]:
-    """``rows`` as ``row_type``; plain tuples in the field order (scripts, tests) are taken
-    too. Rows from ingestion are already of the type and pass through untouched."""
-    if rows and type(rows[0]) is not row_type:
-        return [row_type._make(row) for row in rows]
-    return list(rows)
-
-
-def _late_of(rows: Sequence[Row], closed: dict[int, dt.datetime | None]) -> list[bool]:
-    if all(until is None for until in closed.values()):
-        return [False] * len(rows)  # no closed period anywhere: the common case
-    out = []
-    for row in rows:
-        until = closed.get(row.owner)
-        out.append(until is not None and row.at < until)
-    return out
-
-
-def _record_late(
-    kind: str, rows: Sequence[Row], flags: list[bool], *, customer: bool = False
-) -> int:
-    groups: dict[int, list[dt.datetime]] = defaultdict(list)
-    for row, late in zip(rows, flags, strict=True):
-        if late:
-            groups[row.owner].append(row.at)
-    for owner, stamps in groups.items():
-        LateArrival.objects.create(
-            kind=kind,
-            records=len(stamps),
-            first_ts=min(stamps),
-            last_ts=max(stamps),
-            **({"customer_id": owner} if customer else {"service_id": owner}),
-        )
-    return sum(len(s) for s in groups.values())
-
-
-def _announce(kind: str, result: IngestResult) -> None:
-    if not result.accepted:
-        return
-    transaction.on_commit(
-        lambda: measurements_received.send(
-            sender=kind,
-            kind=kind,
-            service_ids=sorted(result.service_ids),
-            customer_ids=sorted(result.customer_ids),
-            first=result.first,
-            last=result.last,
-            late=result.late,
-        )
-    )
-
-
-# Probes -----------------------------------------------------------------------------
 
 
 def probes_ingest(
@@ -351,42 +242,6 @@ def _probes_postgresql(rows: list[ProbeRow], late: list[bool]) -> IngestResult:
     return result
 
 
-def _result_of(rows: Sequence[Row], inserted: int, *, customer: bool = False) -> IngestResult:
-    result = IngestResult(accepted=inserted, duplicates=len(rows) - inserted)
-    owners = {row.owner for row in rows}
-    if customer:
-        result.customer_ids = owners
-    else:
-        result.service_ids = owners
-    stamps = [row.at for row in rows]
-    result.first, result.last = min(stamps), max(stamps)
-    return result
-
-
-def _new_identities(
-    model: Any, rows: Sequence[ProbeRow | EventRow], fields: list[str]
-) -> list[int]:
-    """Indexes of rows whose identity (``fields``, named alike on row and model) is neither
-    stored nor repeated earlier in the batch."""
-    by_service: dict[int, list[dt.datetime]] = defaultdict(list)
-    for row in rows:
-        by_service[row.service_id].append(row.ts)
-    stored: set[tuple[Any, ...]] = set()
-    for sid, stamps in by_service.items():
-        stored.update(
-            model.objects.filter(
-                service_id=sid, ts__gte=min(stamps), ts__lte=max(stamps)
-            ).values_list(*fields)
-        )
-    fresh = []
-    for index, row in enumerate(rows):
-        identity = tuple(getattr(row, name) for name in fields)
-        if identity not in stored:
-            stored.add(identity)
-            fresh.append(index)
-    return fresh
-
-
 def _probes_generic(rows: list[ProbeRow], late: list[bool]) -> IngestResult:
     fresh = _new_identities(ProbeResult, rows, ["service_id", "probe", "ts"])
     fresh_rows = [rows[i] for i in fresh]
@@ -464,31 +319,6 @@ def _apply_probe_summaries(added: dict[tuple[int, dt.datetime], list[int]]) -> N
     )
 
 
-def _add_to(
-    model: Any, key_fields: list[str], moves: dict[tuple[Any, ...], dict[str, int]]
-) -> None:
-    """Add signed deltas to summary rows (created when missing), rows locked meanwhile."""
-    if not moves:
-        return
-    lookup = {f"{name}__in": {key[i] for key in moves} for i, name in enumerate(key_fields)}
-    existing = {
-        tuple(getattr(row, name) for name in key_fields): row
-        for row in model.objects.select_for_update().filter(**lookup)
-    }
-    creates, updates = [], []
-    for key, deltas in moves.items():
-        row = existing.get(key)
-        if row is None:
-            creates.append(model(**dict(zip(key_fields, key, strict=True)), **deltas))
-        else:
-            for name, delta in deltas.items():
-                setattr(row, name, getattr(row, name) + delta)
-            updates.append(row)
-    model.objects.bulk_create(creates, batch_size=1000)
-    if updates:
-        model.objects.bulk_update(updates, list(next(iter(moves.values()))), batch_size=1000)
-
-
 def _apply_latency_summaries(rows: list[ProbeRow]) -> None:
     thresholds: dict[int, list[int]] = defaultdict(list)
     for sid, value in LatencyThreshold.objects.filter(
@@ -562,244 +392,3 @@ def latency_threshold_register(*, service_id: int, threshold_ms: int) -> bool:
             batch_size=1000,
         )
     return True
-
-
-# Events -----------------------------------------------------------------------------
-
-
-def events_ingest(
-    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
-) -> IngestResult:
-    """Store event counts; ``closed`` maps service id to the end of its closed periods."""
-    events = _as_rows(rows, EventRow)
-    return _retrying(_events, events, _late_of(events, closed))
-
-
-def _events(rows: list[EventRow], late: list[bool]) -> IngestResult:
-    fresh = _new_identities(EventCount, rows, ["service_id", "ts"])
-    fresh_rows = [rows[i] for i in fresh]
-    now = timezone.now()
-    EventCount.objects.bulk_create(
-        [
-            EventCount(**rows[i]._asdict(), late=late[i], received_at=now)  # type: ignore[misc]
-            for i in fresh
-        ],
-        batch_size=1000,
-    )
-    added: dict[tuple[int, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
-    for row in fresh_rows:
-        counts = added[(row.service_id, minute_of(row.ts))]
-        counts[0] += row.good
-        counts[1] += row.total
-    _add_to(
-        EventMinute,
-        ["service_id", "minute"],
-        {key: {"good": good, "total": total} for key, (good, total) in added.items()},
-    )
-    _check_minute_totals(added)
-    result = _result_of(rows, len(fresh))
-    result.late = _record_late("events", fresh_rows, [late[i] for i in fresh])
-    return result
-
-
-def _check_minute_totals(added: dict[tuple[int, dt.datetime], list[int]]) -> None:
-    """Refuse (and so roll back) a batch that takes a minute's total past the bound that
-    keeps a period's sums storable (see metrics.limits). The rows were locked by the
-    update, so concurrent batches are judged one after the other."""
-    if not added:
-        return
-    sids = {sid for sid, _ in added}
-    minutes = {minute for _, minute in added}
-    over = (
-        EventMinute.objects.filter(
-            service_id__in=sids, minute__in=minutes, total__gt=MAX_MINUTE_TOTAL
-        )
-        .values_list("service_id", "minute")
-        .first()
-    )
-    if over is not None and over in added:
-        raise MinuteTotalExceeded(*over)
-
-
-# Incidents, maintenance, tickets: upserts by external id ----------------------------
-
-
-def _upsert(
-    model: Any,
-    owner_field: str,
-    rows: Sequence[UpsertRow],
-    closed: dict[int, dt.datetime | None],
-    kind: str,
-    on_change: Any = None,
-) -> IngestResult:
-    # The fields stored are the row's after (owner, external_id), named as on the model.
-    fields = list(type(rows[0])._fields[UPSERT_FIELDS_START:])
-    # The last record for an identity in a batch wins, as if they had been sent in order.
-    latest: dict[tuple[int, str], UpsertRow] = {}
-    for row in rows:
-        latest[(row.owner, row.external_id)] = row
-    owners = {owner for owner, _ in latest}
-    stored = {
-        (getattr(obj, f"{owner_field}_id"), obj.external_id): obj
-        for obj in model.objects.select_for_update().filter(
-            **{f"{owner_field}_id__in": owners},
-            external_id__in={ext for _, ext in latest},
-        )
-    }
-    creates, updates, changes = [], [], []
-    late_rows: list[UpsertRow] = []
-    late_flags: list[bool] = []
-    for (owner, external_id), row in latest.items():
-        values = dict(zip(fields, row[UPSERT_FIELDS_START:], strict=True))
-        until = closed.get(owner)
-        is_late = until is not None and row.at < until
-        obj = stored.get((owner, external_id))
-        if obj is None:
-            obj = model(
-                **{f"{owner_field}_id": owner}, external_id=external_id, late=is_late, **values
-            )
-            creates.append(obj)
-            changes.append((obj, {k: _jsonable(v) for k, v in values.items()}))
-        else:
-            diff = {k: _jsonable(v) for k, v in values.items() if getattr(obj, k) != v}
-            if not diff:
-                continue
-            for k, v in values.items():
-                setattr(obj, k, v)
-            obj.late = obj.late or is_late
-            obj.updated_at = timezone.now()
-            updates.append(obj)
-            changes.append((obj, diff))
-        late_rows.append(row)
-        late_flags.append(is_late)
-    model.objects.bulk_create(creates)
-    if updates:
-        model.objects.bulk_update(
-            updates, [*fields, "late", "updated_at"] if hasattr(model, "updated_at") else fields
-        )
-    if on_change is not None:
-        on_change(changes, {id(obj) for obj in creates})
-    result = IngestResult(accepted=len(changes), duplicates=len(rows) - len(changes))
-    if owner_field == "customer":
-        result.customer_ids = owners
-    else:
-        result.service_ids = owners
-    stamps = [row.at for row in rows]
-    result.first, result.last = min(stamps), max(stamps)
-    result.late = _record_late(kind, late_rows, late_flags, customer=owner_field == "customer")
-    return result
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
-
-
-def _timeline(changes: list[tuple[Incident, dict[str, Any]]], created: set[int]) -> None:
-    IncidentUpdate.objects.bulk_create(
-        IncidentUpdate(incident=obj, changes=diff) for obj, diff in changes
-    )
-    _send_after_commit(incident_changed, changes, created)
-
-
-def _maintenance_changed(
-    changes: list[tuple[Maintenance, dict[str, Any]]], created: set[int]
-) -> None:
-    _send_after_commit(maintenance_changed, changes, created)
-
-
-def _send_after_commit(
-    signal: Any, changes: list[tuple[Any, dict[str, Any]]], created: set[int]
-) -> None:
-    for obj, diff in changes:
-        transaction.on_commit(
-            partial(
-                signal.send,
-                sender=type(obj),
-                instance=obj,
-                created=id(obj) in created,
-                changes=diff,
-            )
-        )
-
-
-def incidents_ingest(
-    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
-) -> IngestResult:
-    incidents = _as_rows(rows, IncidentRow)
-    return _retrying(_upsert, Incident, "service", incidents, closed, "incidents", _timeline)
-
-
-def maintenance_ingest(
-    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
-) -> IngestResult:
-    windows = _as_rows(rows, MaintenanceRow)
-    return _retrying(
-        _upsert, Maintenance, "service", windows, closed, "maintenance", _maintenance_changed
-    )
-
-
-def tickets_ingest(
-    *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
-) -> IngestResult:
-    tickets = _as_rows(rows, TicketRow)
-    return _retrying(_upsert, Ticket, "customer", tickets, closed, "tickets")
-
-
-WRITERS: dict[str, Callable[..., IngestResult]] = {
-    "probes": probes_ingest,
-    "events": events_ingest,
-    "incidents": incidents_ingest,
-    "maintenance": maintenance_ingest,
-    "tickets": tickets_ingest,
-}
-
-
-@dataclass(frozen=True)
-class Source:
-    """Who sent a batch, and where: what the ingestion log records of it."""
-
-    name: str
-    endpoint: str
-    api_key_id: int | None = None
-
-
-def ingest(
-    kind: str, *, rows: Sequence[Row], closed: dict[int, dt.datetime | None], source: Source
-) -> IngestResult:
-    """Store a validated batch of ``kind`` (a key of ``WRITERS``), log it and announce it.
-
-    The log row commits with the batch or not at all. The writers retry inside their own
-    savepoints, which the enclosing transaction leaves intact.
-    """
-    with transaction.atomic():
-        result = WRITERS[kind](rows=rows, closed=closed)
-        _log_batch(kind, result, records=len(rows), source=source)
-    _announce(kind, result)
-    return result
-
-
-def _log_batch(kind: str, result: IngestResult, *, records: int, source: Source) -> None:
-    assert result.first is not None and result.last is not None  # batches are never empty
-    batch = IngestionBatch.objects.create(
-        kind=kind,
-        endpoint=source.endpoint[:200],
-        api_key_id=source.api_key_id,
-        source=source.name[:100],
-        records=records,
-        accepted=result.accepted,
-        duplicates=result.duplicates,
-        late=result.late,
-        first_ts=result.first,
-        last_ts=result.last,
-    )
-    # One INSERT for the owners, not one per owner.
-    if result.service_ids:
-        services = IngestionBatch.services.through
-        services.objects.bulk_create(
-            services(ingestionbatch_id=batch.pk, service_id=sid) for sid in result.service_ids
-        )
-    if result.customer_ids:
-        customers = IngestionBatch.customers.through
-        customers.objects.bulk_create(
-            customers(ingestionbatch_id=batch.pk, customer_id=cid) for cid in result.customer_ids
-        )

@@ -1,0 +1,72 @@
+"""The engine's vocabulary: objective statuses (rules 9, 10), indicator kinds, minute verdicts (rule 4)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """An objective's status in a period (rules 9 and 10; docs/rules.md)."""
+
+    MET = "met"
+    AT_RISK = "at_risk"  # open periods only
+    BREACHED = "breached"
+    NO_DATA = "no_data"
+
+    @property
+    def words(self) -> str:
+        """The status as people read it ("at risk", "no data")."""
+        return self.value.replace("_", " ")
+
+    @property
+    def rank(self) -> int:
+        """Worst first: breached, at risk, no data, met (for sorting cards and rows)."""
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {Status.BREACHED: 0, Status.AT_RISK: 1, Status.NO_DATA: 2, Status.MET: 3}
+
+
+class Kind(StrEnum):
+    """What an objective measures: its indicator, and for availability its source."""
+
+    AVAILABILITY_PROBES = "availability:probes"  # rule 4
+    AVAILABILITY_INCIDENTS = "availability:incidents"  # rule 5
+    LATENCY = "latency"  # rule 6
+    RATIO = "ratio"  # rule 7
+    RESPONSE_TIME = "response_time"  # rule 8
+    RESOLUTION_TIME = "resolution_time"  # rule 8
+
+    @classmethod
+    def of(cls, indicator: str, source: str = "") -> Kind:
+        """The kind of an objective from its document fields; ValueError when unknown."""
+        return cls(
+            f"availability:{source or 'probes'}" if indicator == "availability" else indicator
+        )
+
+    @property
+    def unit(self) -> str:
+        """The indivisible unit its error budget is counted in (rule 11)."""
+        return _KIND_UNITS[self]
+
+    @property
+    def from_summaries(self) -> bool:
+        """Counted from per-minute/hour/day summaries, so a settled past can be checkpointed."""
+        return self in (Kind.AVAILABILITY_PROBES, Kind.LATENCY, Kind.RATIO)
+
+
+_KIND_UNITS = {
+    Kind.AVAILABILITY_PROBES: "minutes",
+    Kind.AVAILABILITY_INCIDENTS: "seconds",
+    Kind.LATENCY: "probes",
+    Kind.RATIO: "events",
+    Kind.RESPONSE_TIME: "tickets",
+    Kind.RESOLUTION_TIME: "tickets",
+}
+
+
+class MinuteState(StrEnum):
+    """The verdict of one eligible minute with data (rule 4)."""
+
+    UP = "up"
+    DOWN = "down"
