@@ -16,7 +16,7 @@ The engine is a package by concern; import its names from here (``agreements.eng
 - ``intervals``: interval algebra
 - ``periods``: periods, coverage calendars, maintenance (rules 1-3)
 - ``indicators``: achieved figures of rules 4-7
-- ``tickets``: ticket times (rule 8)
+- ``tickets``: ticket times, pauses and due times (rule 8)
 - ``verdict``: error budget, burn rate, status, credits (rules 9-12)
 """
 
@@ -45,7 +45,7 @@ from .periods import (
     periods_overlapping,
     shift_period,
 )
-from .tickets import Ticket, ticket_elapsed, ticket_times
+from .tickets import Clock, Pause, Ticket, due_at, ticket_clocks, ticket_elapsed, ticket_times
 from .verdict import (
     Budget,
     achieved,
@@ -65,11 +65,13 @@ __all__ = [
     "MINUTE",
     "Budget",
     "Calendar",
+    "Clock",
     "Figures",
     "Interval",
     "Kind",
     "Maintenance",
     "MinuteState",
+    "Pause",
     "Status",
     "Ticket",
     "achieved",
@@ -84,6 +86,7 @@ __all__ = [
     "coverage",
     "covered_time",
     "credit_percent",
+    "due_at",
     "duration",
     "eligible_minute_ranges",
     "error_budget",
@@ -103,6 +106,7 @@ __all__ = [
     "shift_period",
     "status",
     "subtract",
+    "ticket_clocks",
     "ticket_elapsed",
     "ticket_times",
     "union",

@@ -505,6 +505,65 @@ def test_ratio_matches_reference(setting: Setting, data: st.DataObject) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@st.composite
+def pauses(draw: st.DrawFn, opened: datetime) -> tuple[engine.Pause, ...]:
+    """Up to three pauses around the opening, at most one still open (no end)."""
+    out: list[engine.Pause] = []
+    for _ in range(draw(st.integers(0, 3))):
+        start = spot(draw, opened - timedelta(hours=2), opened + timedelta(hours=30))
+        if draw(st.sampled_from(range(4))) == 0 and all(end is not None for _, end in out):
+            out.append((start, None))
+        else:
+            out.append((start, start + timedelta(seconds=span_seconds(draw, 24) + 1)))
+    return tuple(out)
+
+
+def ref_paused(ticket: Ticket, t: datetime, now: datetime) -> bool:
+    """Is instant t inside a pause (one with no end lasts until now)?"""
+    return any(start <= t < (now if end is None else end) for start, end in ticket.paused)
+
+
+def ref_elapsed(ticket: Ticket, tz: str, calendar: Calendar | None, now: datetime) -> timedelta:
+    stop = now if ticket.end_at is None else ticket.end_at
+    if stop <= ticket.opened_at:
+        return timedelta()
+    cuts = [now, *(p for pause in ticket.paused for p in pause if p is not None)]
+    return total(
+        ref_intervals(
+            ticket.opened_at,
+            stop,
+            lambda t: calendar_covers(t, tz, calendar) and not ref_paused(ticket, t, now),
+            cuts,
+        )
+    )
+
+
+REF_DUE_HORIZON = timedelta(days=4)
+
+
+def ref_due_at(
+    ticket: Ticket, threshold: timedelta, tz: str, calendar: Calendar | None, now: datetime
+) -> datetime | None:
+    """Walk covered, unpaused time from the opening until it adds up to the threshold; an
+    open pause holds the clock from its start on. Returns REF_DUE_HORIZON's end when the walk
+    got that far without reaching it."""
+    frozen = min((start for start, end in ticket.paused if end is None), default=None)
+    if threshold <= timedelta():
+        return None if frozen is not None and ticket.opened_at > frozen else ticket.opened_at
+    horizon = ticket.opened_at + REF_DUE_HORIZON
+    cuts = [now, *(p for pause in ticket.paused for p in pause if p is not None)]
+    acc = timedelta()
+    for a, b in pieces(ticket.opened_at, horizon, cuts):
+        if frozen is not None and a >= frozen:
+            return None
+        if calendar_covers(a, tz, calendar) and not ref_paused(ticket, a, now):
+            if acc + (b - a) >= threshold:
+                reached = a + (threshold - acc)
+                return None if frozen is not None and reached > frozen else reached
+            acc += b - a
+    return horizon
+
+
 @given(st.data())
 def test_ticket_times_match_reference(data: st.DataObject) -> None:
     tz = data.draw(st.sampled_from(ZONES))
@@ -521,17 +580,12 @@ def test_ticket_times_match_reference(data: st.DataObject) -> None:
             end = opened - timedelta(seconds=data.draw(st.integers(1, 3600)))
         else:
             end = opened + timedelta(seconds=span_seconds(data.draw, 36))
-        tickets.append(Ticket(opened_at=opened, end_at=end))
+        tickets.append(Ticket(opened_at=opened, end_at=end, paused=data.draw(pauses(opened))))
     now = spot(data.draw, anchor - timedelta(hours=12), anchor + timedelta(hours=24))
 
     met = breached = pending = 0
     for ticket in tickets:
-        stop = now if ticket.end_at is None else ticket.end_at
-        elapsed = (
-            total(ref_intervals(ticket.opened_at, stop, lambda t: calendar_covers(t, tz, calendar)))
-            if stop > ticket.opened_at
-            else timedelta()
-        )
+        elapsed = ref_elapsed(ticket, tz, calendar, now)
         assert engine.ticket_elapsed(ticket, tz=tz, calendar=calendar, now=now) == elapsed
         if elapsed > threshold:
             breached += 1
@@ -548,6 +602,40 @@ def test_ticket_times_match_reference(data: st.DataObject) -> None:
     assert close_to(
         figures.achieved, Fraction(100 * met, met + breached) if met + breached else None
     )
+
+
+@given(st.data())
+def test_due_times_match_reference(data: st.DataObject) -> None:
+    tz = data.draw(st.sampled_from(ZONES))
+    anchor = data.draw(st.sampled_from(anchors(tz)))
+    calendar = data.draw(calendars(anchor))
+    threshold = timedelta(minutes=data.draw(st.sampled_from([0, 1, 30, 60, 240, 480, 1440])))
+    tickets = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        opened = spot(data.draw, anchor - timedelta(hours=30), anchor, jitter=3600)
+        end = None if data.draw(st.booleans()) else opened + timedelta(hours=1)
+        tickets.append(Ticket(opened_at=opened, end_at=end, paused=data.draw(pauses(opened))))
+    now = spot(data.draw, anchor - timedelta(hours=12), anchor + timedelta(hours=24))
+
+    clocks = engine.ticket_clocks(
+        tickets=tickets, threshold=threshold, tz=tz, calendar=calendar, now=now
+    )
+
+    for ticket, clock in zip(tickets, clocks, strict=True):
+        expected = ref_due_at(ticket, threshold, tz, calendar, now)
+        single = engine.due_at(ticket, threshold, tz, calendar, now)
+        if expected == ticket.opened_at + REF_DUE_HORIZON:
+            assert single is None or single >= expected
+        else:
+            assert single == expected
+        assert clock.due_at == single
+        assert clock.elapsed == ref_elapsed(ticket, tz, calendar, now)
+        assert clock.state == (
+            "breached"
+            if clock.elapsed > threshold
+            else ("pending" if ticket.end_at is None else "met")
+        )
+        assert clock.paused == any(end is None and start <= now for start, end in ticket.paused)
 
 
 # --------------------------------------------------------------------------------------------
