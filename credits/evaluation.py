@@ -20,7 +20,7 @@ from agreements.engine import Kind, Status
 from agreements.models import Agreement, Service, TermsVersion
 from credits import checkpoints, coverage, measure
 from credits.terms import ObjectiveTerms, Terms, terms_of
-from metrics.models import Incident, Maintenance, Ticket
+from metrics.models import Incident, Maintenance, Ticket, pauses_from_json
 
 HOUR = dt.timedelta(hours=1)
 
@@ -101,6 +101,7 @@ class TicketRow(NamedTuple):
     opened_at: dt.datetime
     first_response_at: dt.datetime | None
     resolved_at: dt.datetime | None
+    paused: tuple[engine.Pause, ...]
 
 
 @dataclass
@@ -260,10 +261,22 @@ class _Batch:
             opened_at__gte=min(p.start for p in ticket_jobs),
             opened_at__lt=max(p.end for p in ticket_jobs),
         ).values_list(
-            "customer_id", "priority", "opened_at", "first_response_at", "resolved_at", named=True
+            "customer_id",
+            "priority",
+            "opened_at",
+            "first_response_at",
+            "resolved_at",
+            "paused",
+            named=True,
         ):
             self.tickets.setdefault(t.customer_id, []).append(
-                TicketRow(t.priority, t.opened_at, t.first_response_at, t.resolved_at)
+                TicketRow(
+                    t.priority,
+                    t.opened_at,
+                    t.first_response_at,
+                    t.resolved_at,
+                    pauses_from_json(t.paused),
+                )
             )
 
     # -- Planning -------------------------------------------------------------------------
@@ -437,6 +450,7 @@ class _Batch:
             engine.Ticket(
                 opened_at=t.opened_at,
                 end_at=t.first_response_at if o.kind == Kind.RESPONSE_TIME else t.resolved_at,
+                paused=t.paused,
             )
             for t in self.tickets.get(p.job.agreement.customer_id, [])
             if start <= t.opened_at < end and (not o.priority or t.priority == o.priority)

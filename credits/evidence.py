@@ -154,7 +154,7 @@ def _breached_tickets(
             continue
         end = t.first_response_at if o.kind == Kind.RESPONSE_TIME else t.resolved_at
         elapsed = engine.ticket_elapsed(
-            engine.Ticket(opened_at=t.opened_at, end_at=end),
+            engine.Ticket(opened_at=t.opened_at, end_at=end, paused=t.pauses),
             tz=terms.timezone,
             calendar=o.calendar,
             now=until,

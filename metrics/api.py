@@ -24,7 +24,7 @@ from metrics.services import ingest as store
 FIELDS = {
     "probes": '{"service", "ts", "ok", "latency_ms", "probe"?}',
     "events": '{"service", "ts", "good", "total"}',
-    "tickets": '{"customer", "external_id", "priority", "opened_at", "first_response_at"?, "resolved_at"?}',
+    "tickets": '{"customer", "external_id", "priority", "opened_at", "first_response_at"?, "resolved_at"?, "paused"?: [{"from", "to"}]}',
     "incidents": '{"service", "external_id", "title", "impact", "started_at", "resolved_at"?}',
     "maintenance": '{"service", "external_id", "title", "start", "end", "announced_at"}',
 }

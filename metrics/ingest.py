@@ -341,7 +341,44 @@ def _ticket(record: dict[str, Any], ctx: Context) -> TicketRow:
         raise _RecordError("first_response_at", "must not be before opened_at")
     if resolved is not None and resolved < opened:
         raise _RecordError("resolved_at", "must not be before opened_at")
-    return TicketRow(cid, external_id, priority, opened, first, resolved)
+    paused = _pauses(record.get("paused"), opened, ctx)
+    return TicketRow(cid, external_id, priority, opened, first, resolved, paused)
+
+
+MAX_PAUSES = 1000
+
+
+def _pauses(value: Any, opened: dt.datetime, ctx: Context) -> list[list[str | None]] | None:
+    """SPEC §4 ``"paused": [{"from", "to"}]``: in time order, from < to, not overlapping,
+    within opened_at..now; only the last may have ``to`` null (still paused)."""
+    if value is None or (ctx.csv and value == ""):
+        return None
+    if not isinstance(value, list):
+        raise _RecordError("paused", 'must be a list of {"from", "to"} objects')
+    if len(value) > MAX_PAUSES:
+        raise _RecordError("paused", f"must hold at most {MAX_PAUSES} pauses")
+    out: list[list[str | None]] = []
+    previous_end: dt.datetime | None = opened
+    for i, pause in enumerate(value):
+        where = f"paused[{i}]"
+        if not isinstance(pause, dict) or set(pause) - {"from", "to"} or "from" not in pause:
+            raise _RecordError(where, 'must be an object {"from", "to"} (to null while paused)')
+        start = timestamp(pause["from"], f"{where}.from", ctx)
+        end = None if pause.get("to") is None else timestamp(pause["to"], f"{where}.to", ctx)
+        if previous_end is None:
+            raise _RecordError(where, "follows a pause with no end (only the last may be open)")
+        if start < previous_end:
+            raise _RecordError(
+                f"{where}.from",
+                "must not be before opened_at"
+                if i == 0
+                else "overlaps the pause before (pauses go in time order)",
+            )
+        if end is not None and end <= start:
+            raise _RecordError(f"{where}.to", "must be after from")
+        out.append([start.isoformat(), None if end is None else end.isoformat()])
+        previous_end = end
+    return out
 
 
 IMPACTS = ("outage", "degraded")
@@ -385,7 +422,7 @@ EVENTS = _kind("events", ["service", "ts", "good", "total"], [], _event)
 TICKETS = _kind(
     "tickets",
     ["customer", "external_id", "priority", "opened_at"],
-    ["first_response_at", "resolved_at"],
+    ["first_response_at", "resolved_at", "paused"],
     _ticket,
 )
 INCIDENTS = _kind(

@@ -246,6 +246,10 @@ class Ticket(models.Model):
     opened_at = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Intervals the ticket's clock stood still (rule 8), as [from, to] ISO 8601 UTC pairs in
+    # time order; to is null while still paused. Read with the ticket itself, so evaluating
+    # many tickets needs no query per ticket.
+    paused = models.JSONField(default=list, blank=True)
     late = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -273,6 +277,24 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer.key}/{self.external_id}"
+
+    @property
+    def pauses(self) -> tuple[tuple[dt.datetime, dt.datetime | None], ...]:
+        """The stored pauses as (start, end | None) aware UTC datetimes, for the engine."""
+        return pauses_from_json(self.paused)
+
+
+def pauses_from_json(
+    stored: list[list[str | None]] | None,
+) -> tuple[tuple[dt.datetime, dt.datetime | None], ...]:
+    """``Ticket.paused`` ([[from, to | null], ...] ISO 8601) as engine pauses."""
+    return tuple(
+        (
+            dt.datetime.fromisoformat(start or ""),
+            None if end is None else dt.datetime.fromisoformat(end),
+        )
+        for start, end in stored or ()
+    )
 
 
 class LateArrival(models.Model):

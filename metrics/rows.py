@@ -54,6 +54,9 @@ class TicketRow(NamedTuple):
     opened_at: dt.datetime
     first_response_at: dt.datetime | None
     resolved_at: dt.datetime | None
+    # [[from, to | None], ...] as ISO 8601 UTC strings; None when the record left it out
+    # (the stored pauses stay as they are).
+    paused: list[list[str | None]] | None = None
 
     @property
     def owner(self) -> int:

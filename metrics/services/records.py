@@ -64,6 +64,8 @@ def _upsert(
     late_flags: list[bool] = []
     for (owner, external_id), row in latest.items():
         values = dict(zip(fields, row[UPSERT_FIELDS_START:], strict=True))
+        if values.get("paused", []) is None:
+            del values["paused"]  # a ticket sent without pauses keeps the stored ones
         until = closed.get(owner)
         is_late = until is not None and row.at < until
         obj = stored.get((owner, external_id))
