@@ -19,6 +19,7 @@ __all__ = [
     "percent",
     "percent_digits",
     "plain",
+    "time_left",
 ]
 
 NO_DATA = "no data"
@@ -114,6 +115,16 @@ def duration(seconds: Decimal | int | float | None) -> str:
     if minutes or not parts:
         parts.append(f"{minutes} min")
     return " ".join(parts)
+
+
+def time_left(seconds: Decimal | int | float, coverage: str) -> str:
+    """Covered time still left on a ticket's clock (rule 8), in words: 130 min of the
+    calendar ``business-hours`` -> ``"2 h 10 min of business hours left"``; coverage
+    ``always`` -> ``"2 h 10 min left"``; under a minute in seconds, never below ``"0 s"``."""
+    left = duration(max(Decimal(0), _decimal(seconds)).to_integral_value(rounding=ROUND_DOWN))
+    if coverage == "always":
+        return f"{left} left"
+    return f"{left} of {coverage.replace('-', ' ').replace('_', ' ')} left"
 
 
 def count(n: Decimal | int | float, unit: str = "") -> str:

@@ -99,6 +99,7 @@ OBJECTIVE_KEYS = {
     "threshold_ms",
     "priority",
     "threshold",
+    "warn_at_percent",
 }
 # The keys whose change makes a new version of the terms (SPEC §2).
 TERMS_KEYS = [
@@ -624,6 +625,13 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
                 c.error(f"{path}.priority", "only ticket indicators have a priority")
             else:
                 item["priority"] = c.text(obj["priority"], f"{path}.priority", max_length=32)
+        if "warn_at_percent" in obj:
+            if not tickets:
+                c.error(f"{path}.warn_at_percent", "only ticket indicators warn before a breach")
+            else:
+                item["warn_at_percent"] = c.integer(
+                    obj["warn_at_percent"], f"{path}.warn_at_percent", minimum=1, maximum=99
+                )
         item["credits"] = _tiers(c, obj.get("credits"), f"{path}.credits")
         out.append(item)
     return out

@@ -11,6 +11,8 @@ from typing import Any
 from agreements import engine
 from agreements.document import WEEKDAYS, parse_duration, parse_range
 
+DEFAULT_WARN_AT_PERCENT = 75
+
 
 @dataclass(frozen=True)
 class ObjectiveTerms:
@@ -26,6 +28,8 @@ class ObjectiveTerms:
     threshold: dt.timedelta | None
     priority: str | None
     tiers: tuple[tuple[Decimal, Decimal], ...]
+    # Ticket objectives: the share of the threshold after which a ticket is due soon.
+    warn_at_percent: int = DEFAULT_WARN_AT_PERCENT
 
     @cached_property
     def kind(self) -> engine.Kind:
@@ -85,6 +89,7 @@ def terms_of(snapshot: dict[str, Any]) -> Terms:
                 tiers=tuple(
                     (Decimal(str(t["below"])), Decimal(str(t["percent"]))) for t in o["credits"]
                 ),
+                warn_at_percent=o.get("warn_at_percent", DEFAULT_WARN_AT_PERCENT),
             )
         )
     return Terms(

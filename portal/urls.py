@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from agreements.api import AgreementViewSet, ApiRootView
 from credits import api as credits_api
+from credits import ticket_api
 from metrics import api as metrics_api
 from portal import views
 
@@ -27,6 +28,7 @@ api_v1 = [
         credits_api.ComplianceHistoryView.as_view(),
         name="compliance-history",
     ),
+    path("agreements/<slug:key>/tickets/", ticket_api.TicketsView.as_view(), name="tickets"),
     path("agreements/<slug:key>/ledger/", credits_api.LedgerView.as_view(), name="ledger"),
     path(
         "agreements/<slug:key>/ledger/export.csv",

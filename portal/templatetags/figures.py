@@ -32,6 +32,11 @@ def duration(value: Decimal | int | None) -> str:
 
 
 @register.filter
+def time_left(value: Decimal | int, coverage: str) -> str:
+    return display.time_left(value, coverage)
+
+
+@register.filter
 def count(value: Decimal | int, unit: str = "") -> str:
     return display.count(value, unit)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -69,6 +70,20 @@ def test_money_has_two_decimals_half_up(amount: Decimal | None, grouped: bool, t
 )
 def test_duration_reads_in_days_hours_and_minutes(seconds: int | None, text: str) -> None:
     assert display.duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "coverage", "text"),
+    [
+        (7800, "business-hours", "2 h 10 min of business hours left"),
+        (Decimal("7859.9"), "business-hours", "2 h 10 min of business hours left"),
+        (7800, "always", "2 h 10 min left"),
+        (42, "office", "42 s of office left"),
+        (-5, "always", "0 s left"),
+    ],
+)
+def test_time_left_names_the_covered_time(seconds: Any, coverage: str, text: str) -> None:
+    assert display.time_left(seconds, coverage) == text
 
 
 def test_counts_are_whole_numbers() -> None:

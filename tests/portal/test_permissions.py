@@ -84,6 +84,7 @@ MATRIX: list[tuple[str, str, Any, list[int]]] = [
     ("post", "/api/v1/agreements/", "document", [401, 200, 403, 403, 403, 403, 403]),
     ("get", f"{A}/compliance/", None, [401, 403, 200, 403, 200, 200, 404]),
     ("get", f"{A}/compliance/history/", None, [401, 403, 200, 403, 200, 200, 404]),
+    ("get", f"{A}/tickets/", None, [401, 403, 200, 403, 200, 200, 404]),
     ("get", f"{A}/ledger/", None, [401, 403, 200, 403, 200, 200, 404]),
     ("get", f"{A}/ledger/export.csv", None, [401, 403, 200, 403, 200, 200, 404]),
     ("get", f"{A}/claims/", None, [401, 403, 200, 403, 200, 200, 404]),
