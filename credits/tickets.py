@@ -54,6 +54,14 @@ class TicketLine:
         return max(dt.timedelta(), self.elapsed - self.threshold)
 
     @property
+    def left_seconds(self) -> float:
+        return self.left.total_seconds()
+
+    @property
+    def over_seconds(self) -> float:
+        return self.over.total_seconds()
+
+    @property
     def due_soon(self) -> bool:
         """At least ``warn_at_percent`` of the threshold has elapsed."""
         return self.elapsed * 100 >= self.threshold * self.warn_at_percent

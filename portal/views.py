@@ -40,6 +40,8 @@ from credits.claims import claim_submit
 from credits.ledger import LedgerError
 from credits.models import Claim
 from credits.statements import statement_of
+from credits.terms import Terms
+from credits.tickets import ticket_board, ticket_objectives
 from portal import health, limits
 from portal.pages import dashboard as dashboard_page
 from portal.pages.agreement import AgreementPage
@@ -123,22 +125,41 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # (durations "so far", upcoming maintenance) and the memory an old version holds.
 SECTIONS_SECONDS = 600
 SECTIONS = ("figures", "terms")
+# How many open tickets the live panel lists; the tickets API lists them all.
+TICKET_PANEL_ROWS = 50
 
 
-def agreement_sections(agreement: Agreement, now: dt.datetime) -> dict[str, str]:
+def agreement_sections(agreement: Agreement, now: dt.datetime) -> dict[str, Any]:
     """The parts of the agreement page that only change with its cache_version, rendered:
     one cache read when they are there, else rendered (the page's queries) and stored.
-    They stay safe strings through the cache (pickled), so the page does not escape them."""
+    They stay safe strings through the cache (pickled), so the page does not escape them.
+    Under ``ticket_terms``, the terms the live ticket panel needs (None without tickets
+    objectives), so the panel reads no terms on a hit."""
     key = f"agreement-sections:{cache_version(agreement)}"
     sections = cache.get(key)
     if sections is None:
         # Lazy: the figures are read only here, on a miss.
-        context = {"agreement": agreement, "page": AgreementPage(agreement, now)}
+        page = AgreementPage(agreement, now)
+        context = {"agreement": agreement, "page": page}
         sections = {
             name: render_to_string(f"portal/_agreement_{name}.html", context) for name in SECTIONS
         }
+        sections["ticket_terms"] = page.terms if ticket_objectives(page.terms) else None
         cache.set(key, sections, SECTIONS_SECONDS)
     return sections
+
+
+def ticket_panel(agreement: Agreement, terms: Terms | None, now: dt.datetime) -> dict[str, Any]:
+    """The live ticket panel's context: read on every request (one query), since due times
+    and time left move with the clock. Empty without ticket objectives."""
+    if terms is None:
+        return {}
+    board = ticket_board(agreement=agreement, terms=terms, now=now)
+    return {
+        "board": board,
+        "shown": board.open[:TICKET_PANEL_ROWS],
+        "more": max(0, len(board.open) - TICKET_PANEL_ROWS),
+    }
 
 
 @login_required
@@ -146,12 +167,14 @@ def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
     agreement = get_object_or_404(with_cache_stamp(visible_agreements(request.user)), key=key)
     now = timezone.now()
     entries, balance = ledger_of(agreement)
+    sections = agreement_sections(agreement, now)
     return render(
         request,
         "portal/agreement.html",
         {
             "agreement": agreement,
-            "sections": agreement_sections(agreement, now),
+            "sections": sections,
+            "tickets": ticket_panel(agreement, sections["ticket_terms"], now),
             "entries": entries,
             "balance": balance,
             "claims": claims_of(agreement),

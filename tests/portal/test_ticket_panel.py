@@ -1,0 +1,58 @@
+"""The agreement page's live ticket panel: due times, time left in words, paused and
+breached tickets, within the page's query budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import time_machine
+
+from agreements.services import agreement_import
+from tests.credits.test_ticket_clocks import NOW, tickets  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.django_db
+PATH = "/agreements/acme-hosting/"
+
+
+@pytest.mark.usefixtures("tickets")
+def test_the_panel_shows_due_times_time_left_and_breaches(
+    client: Any, customer_user: Any, django_assert_max_num_queries: Any
+) -> None:
+    client.force_login(customer_user)
+    with time_machine.travel(NOW, tick=False):
+        client.get(PATH)  # fills the cached sections
+        with django_assert_max_num_queries(9):
+            page = client.get(PATH).content.decode()
+
+    panel = page[page.index('id="tickets"') :]
+    assert "current priority" in panel
+    assert "2026-11-23 10:15" in panel  # T-1, Berlin time
+    assert "15 min of business hours left" in panel
+    assert "30 min of business hours left" in panel
+    assert "paused" in panel[panel.index("T-3") :]
+    assert "15 h over" in panel  # T-4
+    breached = panel[panel.index("Breached in 2026-11") :]
+    assert "T-4" in breached and "T-1" not in breached
+    assert panel.index("T-4") < panel.index("T-1") < panel.index("T-2") < panel.index("T-3")
+
+
+def test_an_agreement_without_ticket_objectives_has_no_panel(
+    client: Any, customer_user: Any, agreement: Any, document: dict[str, Any]
+) -> None:
+    document["objectives"] = [
+        o
+        for o in document["objectives"]
+        if o["indicator"] not in ("response_time", "resolution_time")
+    ]
+    document["agreement"] = "acme-plain"
+    agreement_import(data=document, actor="test")
+    client.force_login(customer_user)
+
+    with time_machine.travel(NOW, tick=False):
+        plain = client.get("/agreements/acme-plain/").content.decode()
+        with_tickets = client.get(PATH).content.decode()
+
+    assert 'id="objectives"' in plain
+    assert 'id="tickets"' not in plain
+    assert 'id="tickets"' in with_tickets
