@@ -33,6 +33,8 @@ class EventType(models.TextChoices):
     CREDIT_CLAIMABLE = "credit.claimable", "Credit claimable"
     CLAIM_APPROVED = "claim.approved", "Claim approved"
     CLAIM_REJECTED = "claim.rejected", "Claim rejected"
+    TICKET_DUE_SOON = "ticket.due_soon", "Ticket due soon"
+    TICKET_BREACHED = "ticket.breached", "Ticket breached"
 
 
 EVENT_TYPES: list[str] = [value for value, _ in EventType.choices]
@@ -119,6 +121,7 @@ class Escalation(models.Model):
     class Kind(models.TextChoices):
         BREACH = "breach", "Objective breached"
         OUTAGE = "outage", "Outage incident"
+        TICKET = "ticket", "Ticket breached"
 
     class Via(models.TextChoices):
         EMAIL = "email", "Email link"
@@ -155,7 +158,7 @@ class Escalation(models.Model):
         ordering = ["-started_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["breach", "outage"]),
+                condition=Q(kind__in=["breach", "outage", "ticket"]),
                 name="notifications_escalation_kind_valid",
             ),
             models.CheckConstraint(

@@ -17,6 +17,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from agreements.models import Agreement, Objective
 from credits.models import Period
 from notifications.models import Escalation
 
@@ -42,8 +43,36 @@ def escalate() -> int:
     for escalation_id in due:
         advance_escalation.delay(escalation_id)
     metric_events.maintenance_tick(now=now)
+    for agreement_id in ticket_agreements():
+        raise_ticket_events.delay(agreement_id, now.isoformat())
     digests.send_due_digests(now=now)
     return len(due)
+
+
+def ticket_agreements() -> list[int]:
+    """Agreements with a ticket objective: their tickets' clocks are watched each pass."""
+    return list(
+        Agreement.objects.filter(
+            objectives__indicator__in=[
+                Objective.Indicator.RESPONSE_TIME,
+                Objective.Indicator.RESOLUTION_TIME,
+            ]
+        )
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def raise_ticket_events(agreement_id: int, now: str) -> int:
+    """Raise the agreement's ticket.due_soon / ticket.breached events as of ``now``
+    (ISO 8601); safe to run twice. Returns how many were raised."""
+    from notifications.services import ticket_events
+
+    return len(
+        ticket_events.ticket_events(agreement_id=agreement_id, now=dt.datetime.fromisoformat(now))
+    )
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)

@@ -115,6 +115,10 @@ INVALID = [
     ("objectives.3.threshold", "0m", "objectives[3].threshold", "longer than zero"),
     ("objectives.3.threshold", ..., "objectives[3].threshold", "is required"),
     ("objectives.0.threshold", "1h", "objectives[0].threshold", "only ticket indicators"),
+    ("objectives.3.warn_at_percent", 0, "objectives[3].warn_at_percent", "between 1 and 99"),
+    ("objectives.3.warn_at_percent", 100, "objectives[3].warn_at_percent", "between 1 and 99"),
+    ("objectives.3.warn_at_percent", "75", "objectives[3].warn_at_percent", "whole number"),
+    ("objectives.0.warn_at_percent", 75, "objectives[0].warn_at_percent", "only ticket"),
     ("objectives.0.priority", "P1", "objectives[0].priority", "only ticket indicators"),
     (
         "objectives.0.credits.1.below",
