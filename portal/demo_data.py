@@ -31,6 +31,17 @@ def _progress(out: Any, line: str) -> None:
         out.flush()
 
 
+def _open_leads(customer_id: int, end: dt.datetime) -> list[tuple[Any, ...]]:
+    """Leads shown to Sales in the last day and not followed up yet, for the live view:
+    one fresh, one nearly due, one parked by Marketing since shortly after it came in."""
+    out = []
+    for n, hours_ago, parked in ((1, 1, False), (2, 3, False), (3, 20, True)):
+        opened = end - dt.timedelta(hours=hours_ago)
+        paused = [[(opened + dt.timedelta(minutes=15)).isoformat(), None]] if parked else []
+        out.append((customer_id, f"LEAD-OPEN-{n}", "lead", opened, None, None, paused))
+    return out
+
+
 def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
     """Load measurements from three months back until ``now``; False if already there."""
     api = Service.objects.get(key="hosted-api")
@@ -200,7 +211,15 @@ def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
                 continue
             missed = rng.random() < 0.12
             low, high = tardy if missed else quick
-            response = opened + dt.timedelta(minutes=rng.randint(low, high))
+            # A lead Marketing parks (e.g. waiting for the prospect's budget) stops Sales'
+            # clock until Marketing releases it; one still parked has no end.
+            paused: list[list[str | None]] = []
+            ready = opened
+            if key == "internal-marketing" and rng.random() < 0.25:
+                park = opened + dt.timedelta(minutes=rng.randint(10, 60))
+                ready = park + dt.timedelta(minutes=rng.randint(600, 4000))
+                paused = [[park.isoformat(), ready.isoformat() if ready < end else None]]
+            response = ready + dt.timedelta(minutes=rng.randint(low, high))
             resolved = response + dt.timedelta(minutes=rng.randint(30, 2000))
             tickets.append(
                 (
@@ -210,8 +229,10 @@ def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
                     opened,
                     response if response < end else None,
                     resolved if resolved < end else None,
+                    paused,
                 )
             )
+    tickets += _open_leads(customers["internal-marketing"], end)
     tickets_ingest(rows=tickets, closed={})
     if out is not None:
         out.write(
