@@ -505,16 +505,33 @@ def test_ratio_matches_reference(setting: Setting, data: st.DataObject) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def local_edge(draw: st.DrawFn, tz: str, near: datetime) -> datetime:
+    """A local wall-clock minute where calendar ranges tend to begin or end (and DST
+    changes happen), on a day around ``near``, as a UTC instant (either fold)."""
+    zone = ZoneInfo(tz)
+    day = near.astimezone(zone).date() + timedelta(days=draw(st.integers(-2, 2)))
+    minute = min(draw(interesting_minutes), 1439)
+    local = datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=zone)
+    return local.replace(fold=draw(st.sampled_from([0, 1]))).astimezone(UTC)
+
+
 @st.composite
-def pauses(draw: st.DrawFn, opened: datetime) -> tuple[engine.Pause, ...]:
-    """Up to three pauses around the opening, at most one still open (no end)."""
+def pauses(draw: st.DrawFn, opened: datetime, tz: str = "UTC") -> tuple[engine.Pause, ...]:
+    """Up to three pauses around the opening, at most one still open (no end); their
+    bounds often fall on coverage edges, midnight (holidays) and DST changes."""
     out: list[engine.Pause] = []
     for _ in range(draw(st.integers(0, 3))):
-        start = spot(draw, opened - timedelta(hours=2), opened + timedelta(hours=30))
+        if draw(st.booleans()):
+            start = spot(draw, opened - timedelta(hours=2), opened + timedelta(hours=30))
+        else:
+            start = local_edge(draw, tz, opened)
         if draw(st.sampled_from(range(4))) == 0 and all(end is not None for _, end in out):
             out.append((start, None))
-        else:
+        elif draw(st.booleans()):
             out.append((start, start + timedelta(seconds=span_seconds(draw, 24) + 1)))
+        else:
+            end = local_edge(draw, tz, start + timedelta(hours=12))
+            out.append((start, max(end, start + SECOND)))
     return tuple(out)
 
 
@@ -580,7 +597,7 @@ def test_ticket_times_match_reference(data: st.DataObject) -> None:
             end = opened - timedelta(seconds=data.draw(st.integers(1, 3600)))
         else:
             end = opened + timedelta(seconds=span_seconds(data.draw, 36))
-        tickets.append(Ticket(opened_at=opened, end_at=end, paused=data.draw(pauses(opened))))
+        tickets.append(Ticket(opened_at=opened, end_at=end, paused=data.draw(pauses(opened, tz))))
     now = spot(data.draw, anchor - timedelta(hours=12), anchor + timedelta(hours=24))
 
     met = breached = pending = 0
@@ -614,7 +631,7 @@ def test_due_times_match_reference(data: st.DataObject) -> None:
     for _ in range(data.draw(st.integers(1, 3))):
         opened = spot(data.draw, anchor - timedelta(hours=30), anchor, jitter=3600)
         end = None if data.draw(st.booleans()) else opened + timedelta(hours=1)
-        tickets.append(Ticket(opened_at=opened, end_at=end, paused=data.draw(pauses(opened))))
+        tickets.append(Ticket(opened_at=opened, end_at=end, paused=data.draw(pauses(opened, tz))))
     now = spot(data.draw, anchor - timedelta(hours=12), anchor + timedelta(hours=24))
 
     clocks = engine.ticket_clocks(

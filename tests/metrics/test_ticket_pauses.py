@@ -124,3 +124,27 @@ def test_pauses_decide_whether_the_response_was_in_time(client: Any, agreement: 
     (figures,) = [o.figures for o in result.objectives if o.terms.key == "p1-first-response"]
     # Paused: 15 min on Friday + 30 min on Monday = met; unpaused: 30 + 60 min = breached.
     assert (figures.good, figures.bad) == (1, 1)
+
+
+def test_pauses_add_no_query_per_ticket_to_the_evaluation(client: Any, agreement: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from credits.evaluation import evaluate
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            evaluate(
+                agreement=agreement,
+                period="2026-11",
+                version=agreement.versions.get(),
+                now=NOW,
+                closed=False,
+            )
+        return len(captured)
+
+    post(client, [ticket()])
+    one = queries()
+    post(client, [ticket(external_id=f"T-{n}") for n in range(20, 60)])
+
+    assert queries() == one
