@@ -144,6 +144,7 @@ def test_pauses_add_no_query_per_ticket_to_the_evaluation(client: Any, agreement
         return len(captured)
 
     post(client, [ticket()])
+    queries()  # the first evaluation also fills caches of the process
     one = queries()
     post(client, [ticket(external_id=f"T-{n}") for n in range(20, 60)])
 
