@@ -3,7 +3,8 @@
 Raised by the beat's pass (``notifications.tasks.escalate`` fans out one
 ``raise_ticket_events`` task per agreement with a ticket objective), because a ticket
 comes due with the clock, not with new data. Each is raised once per ticket and objective
-(the event's idempotency key); a breach starts an escalation along the agreement's levels.
+(the event's idempotency key); a breach starts an escalation along the agreement's levels,
+resolved once the ticket has its first response (or resolution) for that objective.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from agreements import display, engine
 from agreements.models import Agreement
 from credits.tickets import TicketLine, terms_for, ticket_board
 from notifications.models import Escalation, Event, EventType
-from notifications.services.escalation import escalation_start
+from notifications.services.escalation import escalation_resolve, escalation_start
 from notifications.services.events import record_event
 from notifications.services.payloads import iso_utc
 
@@ -78,6 +79,7 @@ def ticket_events(*, agreement_id: int, now: dt.datetime) -> list[Event]:
     if terms is None:
         return []
     board = ticket_board(agreement=agreement, terms=terms, now=now)
+    _resolve_answered(agreement, board.open, now)
     raised = []
     for type, line in _steps(agreement, board.open + board.breached):
         with transaction.atomic():
@@ -85,6 +87,20 @@ def ticket_events(*, agreement_id: int, now: dt.datetime) -> list[Event]:
         if event is not None:
             raised.append(event)
     return raised
+
+
+def _resolve_answered(agreement: Agreement, open_lines: list[TicketLine], now: dt.datetime) -> None:
+    """Resolve the ticket escalations whose ticket is no longer open under its objective."""
+    still_open = {(line.external_id, line.objective) for line in open_lines}
+    escalations = (
+        Escalation.objects.open()
+        .filter(agreement=agreement, kind=Escalation.Kind.TICKET)
+        .select_related("event")
+    )
+    for escalation in escalations:
+        ticket = escalation.event.payload.get("ticket", {})
+        if (ticket.get("external_id"), ticket.get("objective")) not in still_open:
+            escalation_resolve(escalation=escalation, reason="ticket no longer open", now=now)
 
 
 def _raise(agreement: Agreement, type: str, line: TicketLine, now: dt.datetime) -> Event | None:

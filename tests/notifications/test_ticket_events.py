@@ -76,3 +76,31 @@ def test_warn_at_percent_moves_the_warning(agreement: Any, document: dict[str, A
     ticket_events(agreement_id=agreement.pk, now=NOW)
 
     assert ("ticket.due_soon", "T-2") in _raised()  # 30 of 60 min
+
+
+@pytest.mark.usefixtures("tickets")
+def test_a_ticket_escalation_is_resolved_once_the_ticket_is_answered(
+    agreement: Any, api: Any
+) -> None:
+    import json
+
+    ticket_events(agreement_id=agreement.pk, now=NOW)
+    escalation = Escalation.objects.get()
+    assert escalation.resolved_at is None
+
+    answered = {
+        "customer": "acme",
+        "external_id": "T-4",
+        "priority": "P1",
+        "opened_at": "2026-11-19T09:00:00Z",
+        "first_response_at": "2026-11-23T08:55:00Z",
+    }
+    with time_machine.travel(NOW, tick=False):
+        api("ingest").post(
+            "/api/v1/tickets/", json.dumps([answered]), content_type="application/json"
+        )
+    ticket_events(agreement_id=agreement.pk, now=NOW)
+
+    escalation.refresh_from_db()
+    assert (escalation.resolved_at, escalation.resolution) == (NOW, "ticket no longer open")
+    assert Event.objects.filter(type="ticket.breached").count() == 1
