@@ -204,6 +204,27 @@ def ticket_clocks(
     return clocks
 
 
+def _elapsed_all(
+    tickets: list[Ticket], tz: str, calendar: Calendar | None, now: datetime
+) -> Iterator[tuple[Ticket, timedelta]]:
+    """``ticket_elapsed`` of every ticket, with covered time computed once for them all."""
+    if not tickets:
+        return
+    now = _utc(now)
+    first = min(_utc(t.opened_at) for t in tickets)
+    last = max([now, *(_utc(t.end_at) for t in tickets if t.end_at is not None)])
+    covered = coverage((first, last), tz, calendar) if last > first else []
+    for ticket in tickets:
+        opened = _utc(ticket.opened_at)
+        stop = _utc(now if ticket.end_at is None else ticket.end_at)
+        if stop <= opened:
+            yield ticket, timedelta()
+            continue
+        holes, _ = _holes(ticket, now)
+        elapsed, _, _ = _walk(covered, opened, stop, holes, None)
+        yield ticket, elapsed
+
+
 def ticket_times(
     *,
     tickets: Iterable[Ticket],
@@ -215,11 +236,10 @@ def ticket_times(
     """Rule 8: met / breached / pending tickets against ``threshold``.
 
     The caller selects the tickets: the agreement's customer, the objective's priority, and
-    the period holding each ``opened_at``.
+    the period holding each ``opened_at``. Covered time is computed once for all of them.
     """
     met = breached = pending = 0
-    for ticket in tickets:
-        elapsed = ticket_elapsed(ticket, tz=tz, calendar=calendar, now=now)
+    for ticket, elapsed in _elapsed_all(list(tickets), tz, calendar, now):
         state = _state(ticket, elapsed, threshold)
         if state == "breached":
             breached += 1
