@@ -162,3 +162,10 @@ def test_the_board_lists_the_periods_breached_tickets_by_how_much(tickets: Agree
     assert [(line.external_id, line.over) for line in board.breached] == [
         ("T-4", dt.timedelta(hours=15))
     ]
+
+
+def test_the_endpoint_is_in_the_openapi_schema(client: Any) -> None:
+    schema = client.get("/api/schema/").content.decode()
+
+    assert "/api/v1/agreements/{key}/tickets/" in schema
+    assert "null while paused" in schema
