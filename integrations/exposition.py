@@ -121,7 +121,7 @@ class MetricsView(APIView):
 
     @extend_schema(
         responses={
-            200: OpenApiResponse(description="Prometheus text format 0.0.4"),
+            200: OpenApiResponse(description="Prometheus text format"),
             401: OpenApiResponse(description="no key"),
             403: OpenApiResponse(description="the key lacks the read scope"),
         },
