@@ -95,7 +95,7 @@ class Integration(models.Model):
         return words or set(DEFAULT_OUTAGE_SEVERITIES.get(self.kind, ()))
 
 
-DEFAULT_OUTAGE_SEVERITIES = {
+DEFAULT_OUTAGE_SEVERITIES: dict[str, tuple[str, ...]] = {
     Integration.Kind.ALERTMANAGER: ("critical",),
     Integration.Kind.PAGERDUTY: ("high",),
 }
