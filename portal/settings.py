@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "metrics",
     "credits",
     "notifications",
+    "status",
     "portal",
 ]
 

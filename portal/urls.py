@@ -45,6 +45,7 @@ api_v1 = [
 urlpatterns = [
     path("", include("portal.page_urls")),
     path("", include("notifications.urls")),
+    path("", include("status.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
