@@ -202,9 +202,9 @@ def status_updates_merge(*, rows: Sequence[IncidentRow]) -> set[tuple[int, str]]
             touched.add((row.service_id, row.external_id))
     IncidentStatusUpdate.objects.bulk_create(creates)
     IncidentStatusUpdate.objects.bulk_update(changed, ["message"])
-    for update in creates:
+    for posted in creates:
         transaction.on_commit(
-            partial(incident_status_posted.send, sender=IncidentStatusUpdate, instance=update)
+            partial(incident_status_posted.send, sender=IncidentStatusUpdate, instance=posted)
         )
     return touched
 

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+import time_machine
 
 from agreements.document import DocumentError, validate
 from agreements.models import Service
@@ -136,3 +137,27 @@ def test_bad_updates_refuse_the_whole_batch(
     assert words in error["message"]
     assert not Incident.objects.exists()
     assert not IncidentStatusUpdate.objects.exists()
+
+
+def test_customers_see_the_same_timeline_on_their_agreement_page(
+    api: Any, agreement: Any, customer_user: Any, client: Any
+) -> None:
+    record = {
+        **INCIDENT,
+        "updates": [
+            {
+                "at": "2026-03-10T10:05:00Z",
+                "status": "investigating",
+                "message": "Looking into it.",
+            },
+            {"at": "2026-03-10T10:20:00Z", "status": "identified", "message": "A bad deploy."},
+        ],
+    }
+    assert post(api("ingest"), [record]).status_code == 201
+    Incident.objects.update(postmortem_url="https://example.com/pm/7")
+    client.force_login(customer_user)
+    with time_machine.travel("2026-03-10T12:00:00Z", tick=False):
+        page = client.get("/agreements/acme-hosting/").content.decode()
+    assert "Investigating" in page and "Looking into it." in page
+    assert page.index("Looking into it.") < page.index("A bad deploy.")
+    assert 'href="https://example.com/pm/7"' in page
