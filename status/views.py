@@ -23,8 +23,14 @@ from status.forms import SubscribeForm
 from status.snapshot import UPTIME_WINDOWS, service_state, uptime_of
 
 
-def _cacheable(request: HttpRequest, body: bytes, etag: str, content_type: str) -> HttpResponse:
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={publish.CACHE_SECONDS}"}
+def _cacheable(
+    request: HttpRequest, body: bytes, etag: str, content_type: str, *, revalidate: bool = False
+) -> HttpResponse:
+    # The page is asked again on every visit (a reload during an outage must show the
+    # latest news) and costs a 304 when unchanged; feeds, JSON and badges, read by
+    # machines and embedded elsewhere, may be reused for the max-age.
+    control = "no-cache" if revalidate else f"public, max-age={publish.CACHE_SECONDS}"
+    headers = {"ETag": etag, "Cache-Control": control}
     if etag in request.headers.get("If-None-Match", ""):
         return HttpResponse(status=304, headers=headers)
     return HttpResponse(body, content_type=content_type, headers=headers)
@@ -33,7 +39,7 @@ def _cacheable(request: HttpRequest, body: bytes, etag: str, content_type: str) 
 @require_safe
 def page(request: HttpRequest) -> HttpResponse:
     body, etag = publish.cached("status:page", publish.page_bytes)
-    return _cacheable(request, body, etag, "text/html; charset=utf-8")
+    return _cacheable(request, body, etag, "text/html; charset=utf-8", revalidate=True)
 
 
 @require_safe

@@ -160,10 +160,18 @@ def test_incident_timeline_and_postmortem_are_public(public: Service) -> None:
     assert body["incidents"][0]["postmortem_url"] == "https://example.com/pm/1"
 
 
-@pytest.mark.parametrize("path", ["/status/", "/status.json", "/status/feed.atom"])
-def test_outputs_carry_etag_and_short_max_age(public: Service, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "control"),
+    [
+        ("/status/", "no-cache"),
+        ("/status.json", "public, max-age=30"),
+        ("/status/feed.atom", "public, max-age=30"),
+        ("/status/badge/hosted-api.svg", "public, max-age=30"),
+    ],
+)
+def test_outputs_carry_etag_and_cache_control(public: Service, path: str, control: str) -> None:
     first = get(path)
-    assert first["Cache-Control"] == "public, max-age=30"
+    assert first["Cache-Control"] == control
     assert get(path, if_none_match=first["ETag"]).status_code == 304
 
 
