@@ -67,7 +67,7 @@ def test_visitor_follows_an_outage_and_gets_the_emails(
     # The day's bar tells its figure on focus.
     today = page.locator("#service-hosted-api .bars li").last
     today.focus()
-    tip = today.locator(".tip")
+    tip = today.locator("span")
     assert tip.is_visible()
     assert "API errors" in tip.inner_text()
 
