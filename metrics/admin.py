@@ -4,7 +4,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 
 from metrics.models import (
@@ -88,6 +88,8 @@ class IncidentAdmin(admin.ModelAdmin):
     list_select_related = ["service"]
     date_hierarchy = "started_at"
     inlines = [IncidentStatusUpdateInline, IncidentUpdateInline]
+    # A postmortem link typed without a scheme is read as https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
