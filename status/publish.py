@@ -25,7 +25,7 @@ KEYS = ("status:page", "status:json", "status:feed")
 
 
 # The latest body of each output this process served, by ETag: a request then reads
-# only the small ETag from the shared cache, not the page (some 400 kB with 50 services).
+# only the small ETag from the shared cache, not the page (some 590 kB with 50 services).
 _local: dict[str, tuple[str, bytes]] = {}
 
 
