@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "credits",
     "notifications",
     "integrations",
+    "status",
     "portal",
 ]
 

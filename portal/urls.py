@@ -47,6 +47,7 @@ api_v1 = [
 urlpatterns = [
     path("", include("portal.page_urls")),
     path("", include("notifications.urls")),
+    path("", include("status.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", MetricsView.as_view(), name="metrics"),
     path("accounts/login/", views.login, name="login"),

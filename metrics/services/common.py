@@ -77,7 +77,7 @@ def _as_rows(rows: Sequence[Any], row_type: type[RowT]) -> list[RowT]:
     """``rows`` as ``row_type``; plain tuples in the field order (scripts, tests) are taken
     too. Rows from ingestion are already of the type and pass through untouched."""
     if rows and type(rows[0]) is not row_type:
-        return [row_type._make(row) for row in rows]
+        return [row_type(*row) for row in rows]
     return list(rows)
 
 
