@@ -5,11 +5,14 @@ run the ceiling, a trivial Django view on the same server (routed only because
 PORTAL_BENCH_TRIVIAL=true), loaded the same way.
 
 The public status page (/status/) is loaded the same way, without a session, with
-50 public services and 90 days of incidents: it gets the traffic during an outage.
+50 public services and 90 days of incidents: it gets the traffic during an outage. Its
+clients send ``Accept-Encoding: gzip`` as every browser does; the same load without it
+is measured too (``status_identity_*``).
 
 Last line: {"page_rps", "page_p50_ms", "page_p95_ms", "trivial_rps", "ratio",
-"status_rps", "status_p95_ms", "status_ratio"} (ratio = page_rps / trivial_rps,
-status_ratio = status_rps / trivial_rps). BENCH_PORTAL_DATABASE names the database
+"status_rps", "status_p95_ms", "status_ratio", "status_identity_rps",
+"status_identity_ratio"} (ratio = page_rps / trivial_rps, status_ratio = status_rps /
+trivial_rps). BENCH_PORTAL_DATABASE names the database
 (default sla_bench_portal).
 """
 
@@ -143,7 +146,9 @@ def login(port: int) -> str:
     return f"sessionid={session[1]}"
 
 
-def load(port: int, path: str, cookie: str, seconds: float) -> tuple[float, list[float]]:
+def load(
+    port: int, path: str, cookie: str, seconds: float, encoding: str = ""
+) -> tuple[float, list[float]]:
     """USERS threads, each one keep-alive connection, requesting ``path`` until time is up."""
     latencies: list[list[float]] = [[] for _ in range(USERS)]
     errors: list[str] = []
@@ -154,7 +159,10 @@ def load(port: int, path: str, cookie: str, seconds: float) -> tuple[float, list
         mine = latencies[index]
         while time.perf_counter() < deadline:
             began = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": cookie})
+            headers = {"Cookie": cookie}
+            if encoding:
+                headers["Accept-Encoding"] = encoding
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status != 200:
@@ -219,11 +227,14 @@ def main() -> None:
         p50 = quantile(page_latencies, 50) * 1000
         p95 = quantile(page_latencies, 95) * 1000
         print(f"agreement page: {page_rps:.0f} req/s, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
-        load(server.port, "/status/", "", 2)
-        elapsed, status_latencies = load(server.port, "/status/", "", SECONDS)
+        load(server.port, "/status/", "", 2, "gzip")
+        elapsed, status_latencies = load(server.port, "/status/", "", SECONDS, "gzip")
         status_rps = len(status_latencies) / elapsed
         status_p95 = quantile(status_latencies, 95) * 1000
-        print(f"status page: {status_rps:.0f} req/s, p95 {status_p95:.1f} ms")
+        print(f"status page (gzip): {status_rps:.0f} req/s, p95 {status_p95:.1f} ms")
+        elapsed, identity_latencies = load(server.port, "/status/", "", SECONDS)
+        identity_rps = len(identity_latencies) / elapsed
+        print(f"status page (uncompressed): {identity_rps:.0f} req/s")
         load(server.port, "/bench/trivial", cookie, 1)
         elapsed, trivial_latencies = load(server.port, "/bench/trivial", cookie, SECONDS)
         trivial_rps = len(trivial_latencies) / elapsed
@@ -241,6 +252,8 @@ def main() -> None:
                 "status_rps": round(status_rps, 1),
                 "status_p95_ms": round(status_p95, 1),
                 "status_ratio": round(status_rps / trivial_rps, 3),
+                "status_identity_rps": round(identity_rps, 1),
+                "status_identity_ratio": round(identity_rps / trivial_rps, 3),
             }
         )
     )

@@ -36,22 +36,58 @@ def _cacheable(
     return HttpResponse(body, content_type=content_type, headers=headers)
 
 
+def _accepts_gzip(request: HttpRequest) -> bool:
+    """Whether Accept-Encoding names gzip with a q-value above zero (RFC 9110 §12.5.3)."""
+    for coding in request.headers.get("Accept-Encoding", "").split(","):
+        name, *params = (part.strip() for part in coding.split(";"))
+        if name.lower() not in ("gzip", "x-gzip"):
+            continue
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
+def _published(
+    request: HttpRequest, output: publish.Output, content_type: str, *, revalidate: bool = False
+) -> HttpResponse:
+    """A cached output, gzip-compressed for clients that accept it: each representation has
+    its own ETag, and ``Vary: Accept-Encoding`` tells shared caches to keep them apart."""
+    if _accepts_gzip(request):
+        etag = f'{output.etag[:-1]}-gzip"'
+        response = _cacheable(request, output.gzipped, etag, content_type, revalidate=revalidate)
+        if response.status_code == 200:
+            response["Content-Encoding"] = "gzip"
+    else:
+        response = _cacheable(
+            request, output.body, output.etag, content_type, revalidate=revalidate
+        )
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
 @require_safe
 def page(request: HttpRequest) -> HttpResponse:
-    body, etag = publish.cached("status:page", publish.page_bytes)
-    return _cacheable(request, body, etag, "text/html; charset=utf-8", revalidate=True)
+    output = publish.cached("status:page", publish.page_bytes)
+    return _published(request, output, "text/html; charset=utf-8", revalidate=True)
 
 
 @require_safe
 def status_json(request: HttpRequest) -> HttpResponse:
-    body, etag = publish.cached("status:json", publish.json_bytes)
-    return _cacheable(request, body, etag, "application/json")
+    return _published(
+        request, publish.cached("status:json", publish.json_bytes), "application/json"
+    )
 
 
 @require_safe
 def feed(request: HttpRequest) -> HttpResponse:
-    body, etag = publish.cached("status:feed", publish.feed_bytes)
-    return _cacheable(request, body, etag, "application/atom+xml; charset=utf-8")
+    output = publish.cached("status:feed", publish.feed_bytes)
+    return _published(request, output, "application/atom+xml; charset=utf-8")
 
 
 BADGE_CHAR_WIDTH = 7  # px per character of the 11 px sans-serif the badge uses

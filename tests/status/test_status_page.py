@@ -4,6 +4,7 @@ persona who must see nothing private."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -173,6 +174,22 @@ def test_outputs_carry_etag_and_cache_control(public: Service, path: str, contro
     first = get(path)
     assert first["Cache-Control"] == control
     assert get(path, if_none_match=first["ETag"]).status_code == 304
+
+
+@pytest.mark.parametrize("path", ["/status/", "/status.json", "/status/feed.atom"])
+def test_outputs_are_gzipped_for_clients_that_accept_it(public: Service, path: str) -> None:
+    plain = get(path)
+    packed = get(path, accept_encoding="br, gzip;q=0.8")
+    assert packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == plain.content
+    assert plain["Vary"] == packed["Vary"] == "Accept-Encoding"
+    assert "Content-Encoding" not in plain
+    # Each representation has its own ETag, and each revalidates.
+    assert packed["ETag"] != plain["ETag"]
+    assert get(path, accept_encoding="gzip", if_none_match=packed["ETag"]).status_code == 304
+    assert get(path, if_none_match=packed["ETag"]).status_code == 200
+    refused = get(path, accept_encoding="gzip;q=0, identity")
+    assert "Content-Encoding" not in refused and refused.content == plain.content
 
 
 def test_feed_is_atom_with_an_entry_per_incident_and_maintenance(public: Service) -> None:
