@@ -38,7 +38,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
-	DEBUG=true $(VENV)/bin/mypy agreements metrics credits notifications portal
+	DEBUG=true $(VENV)/bin/mypy agreements metrics credits notifications portal integrations status
 
 format: venv
 	$(VENV)/bin/ruff check --fix-only --quiet .

@@ -62,7 +62,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["key", "name"]
+    list_display = ["key", "name", "provider", "public"]
+    list_editable = ["public"]
+    list_filter = ["public"]
     search_fields = ["key", "name"]
 
 

@@ -77,6 +77,7 @@ TOP_KEYS = {
     "objectives",
     "escalation",
     "measured_by",
+    "services",
 }
 REQUIRED_TOP = [
     "agreement",
@@ -446,6 +447,7 @@ def validate(data: object) -> dict[str, Any]:
     out["objectives"] = _objectives(c, doc.get("objectives"), set(out["calendars"] or {}))
     out["escalation"] = _escalation(c, doc.get("escalation"))
     out["measured_by"] = _measured_by(c, doc.get("measured_by"))
+    out["services"] = _services(c, doc.get("services"), out["objectives"])
 
     if c.errors:
         raise DocumentError(c.errors)
@@ -726,6 +728,52 @@ def _measured_by(c: _Checker, value: object) -> list[str]:
         name = c.text(item, path, max_length=SOURCE_NAME_LENGTH)
         if name is not None and name not in out:
             out.append(name)
+    return out
+
+
+MAX_SERVICES = MAX_OBJECTIVES
+SERVICE_KEYS = {"name", "provider", "public"}
+
+
+def _services(
+    c: _Checker, value: object, objectives: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The ``services`` map: each key a service of one of the objectives, with its
+    display ``name``, supplier (``provider``) and whether the public status page shows it
+    (``public``, default false)."""
+    if value is None:
+        return {}
+    services = c.mapping(value, "services")
+    if services is None:
+        return {}
+    if len(services) > MAX_SERVICES:
+        c.error("services", f"at most {MAX_SERVICES} services (found {len(services)})")
+        return {}
+    used = {o.get("service") for o in objectives if o}
+    out: dict[str, dict[str, Any]] = {}
+    for raw_key, raw in services.items():
+        key = c.slug(raw_key, f"services.{shown(raw_key)}")
+        if key is None:
+            continue
+        path = f"services.{key}"
+        if key not in used:
+            c.error(path, "is not the service of any objective")
+            continue
+        body = c.mapping(raw, path)
+        if body is None:
+            continue
+        c.unknown(body, SERVICE_KEYS, path)
+        public = body.get("public", False)
+        if not isinstance(public, bool):
+            c.error(f"{path}.public", "must be true or false")
+            public = False
+        out[key] = {
+            "name": c.text(body["name"], f"{path}.name") if body.get("name") else "",
+            "provider": (
+                c.text(body["provider"], f"{path}.provider") if body.get("provider") else ""
+            ),
+            "public": public,
+        }
     return out
 
 

@@ -63,6 +63,10 @@ class Membership(models.Model):
 class Service(models.Model):
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=200, blank=True, help_text="Who supplies it")
+    public = models.BooleanField(
+        default=False, help_text="Shown on the public status page (/status/) without sign-in"
+    )
     # Measurements before this instant belong to a closed period of some agreement using
     # the service; they are still stored, but flagged late (SPEC rule 13).
     closed_until = models.DateTimeField(null=True, blank=True, editable=False)

@@ -181,6 +181,11 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
         )
     agreement.calendars.exclude(key__in=list(calendars)).delete()
 
+    # Names and the public flag are the service's, not the agreement's: the last
+    # document that describes a service sets them.
+    for key, described in document.get("services", {}).items():
+        Service.objects.filter(key=key).update(**described)
+
     agreement.escalation.all().delete()
     EscalationLevel.objects.bulk_create(
         EscalationLevel(
@@ -278,6 +283,15 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             for t in sorted(o.tiers.all(), key=lambda t: -t.below)
         ]
         objectives.append(item)
+    described = {
+        o.service.key: {
+            "name": o.service.name,
+            "provider": o.service.provider,
+            "public": o.service.public,
+        }
+        for o in agreement.objectives.all()
+        if o.service is not None and (o.service.name or o.service.provider or o.service.public)
+    }
     return {
         "agreement": agreement.key,
         "customer": {"key": agreement.customer.key, "name": agreement.customer.name},
@@ -300,6 +314,7 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             for e in agreement.escalation.all()
         ],
         "measured_by": list(agreement.measured_by),
+        "services": dict(sorted(described.items())),
     }
 
 
@@ -312,6 +327,7 @@ def printable_document(document: dict[str, Any]) -> dict[str, Any]:
         "calendars",
         "escalation",
         "measured_by",
+        "services",
     }
     out = {k: v for k, v in document.items() if not (k in optional and v in (None, "", {}, []))}
     out["objectives"] = [

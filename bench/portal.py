@@ -4,8 +4,16 @@ concurrent keep-alive clients with a signed-in session for a bounded time; in th
 run the ceiling, a trivial Django view on the same server (routed only because
 PORTAL_BENCH_TRIVIAL=true), loaded the same way.
 
-Last line: {"page_rps", "page_p50_ms", "page_p95_ms", "trivial_rps", "ratio"}
-(ratio = page_rps / trivial_rps).
+The public status page (/status/) is loaded the same way, without a session, with
+50 public services and 90 days of incidents: it gets the traffic during an outage. Its
+clients send ``Accept-Encoding: gzip`` as every browser does; the same load without it
+is measured too (``status_identity_*``).
+
+Last line: {"page_rps", "page_p50_ms", "page_p95_ms", "trivial_rps", "ratio",
+"status_rps", "status_p95_ms", "status_ratio", "status_identity_rps",
+"status_identity_ratio"} (ratio = page_rps / trivial_rps, status_ratio = status_rps /
+trivial_rps). BENCH_PORTAL_DATABASE names the database
+(default sla_bench_portal).
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Server, bench_database_url, environment, manage, recreate_database
 
 AGREEMENTS = 20
+STATUS_SERVICES = 50
+DATABASE = os.environ.get("BENCH_PORTAL_DATABASE", "sla_bench_portal")
 USERS = 16
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(max(2, min(8, os.cpu_count() or 2)))))
@@ -59,6 +69,7 @@ for n in range(1, %(count)d):
     doc = copy.deepcopy(base)
     doc["agreement"] = f"bench-{n:02d}"
     doc["customer"] = {"key": f"bench-{n:02d}", "name": f"Bench customer {n:02d}"}
+    doc.pop("services", None)
     for o in doc["objectives"]:
         if o.get("service"):
             o["service"] = f"{o['service']}-{n:02d}"
@@ -78,6 +89,25 @@ for n in range(1, %(count)d):
 close_due_periods()
 for agreement_id in Agreement.objects.values_list("id", flat=True):
     recompute_agreement(agreement_id=agreement_id)
+# The status page: 50 public services, each with an incident a week for 90 days,
+# alternately an outage and a degraded one, and an update on each.
+from metrics.models import IncidentStatusUpdate
+now = timezone.now()
+for n in range(%(status)d):
+    service, _ = Service.objects.update_or_create(
+        key=f"status-{n:02d}", defaults={"name": f"Public service {n:02d}", "public": True}
+    )
+    made = Incident.objects.bulk_create(
+        Incident(service=service, external_id=f"S{n}-{d}", title=f"Incident {d}",
+                 impact="outage" if d %% 2 else "degraded",
+                 started_at=now - dt.timedelta(days=d, hours=3),
+                 resolved_at=now - dt.timedelta(days=d, hours=2))
+        for d in range(1, 90, 7)
+    )
+    IncidentStatusUpdate.objects.bulk_create(
+        IncidentStatusUpdate(incident=i, at=i.resolved_at, status="resolved", message="Fixed.")
+        for i in made
+    )
 User = get_user_model()
 user = User.objects.create_user("bench-viewer", password="bench-portal-2026")
 Membership.objects.create(user=user, customer=Customer.objects.get(key="acme"), role="viewer")
@@ -116,7 +146,9 @@ def login(port: int) -> str:
     return f"sessionid={session[1]}"
 
 
-def load(port: int, path: str, cookie: str, seconds: float) -> tuple[float, list[float]]:
+def load(
+    port: int, path: str, cookie: str, seconds: float, encoding: str = ""
+) -> tuple[float, list[float]]:
     """USERS threads, each one keep-alive connection, requesting ``path`` until time is up."""
     latencies: list[list[float]] = [[] for _ in range(USERS)]
     errors: list[str] = []
@@ -127,7 +159,10 @@ def load(port: int, path: str, cookie: str, seconds: float) -> tuple[float, list
         mine = latencies[index]
         while time.perf_counter() < deadline:
             began = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": cookie})
+            headers = {"Cookie": cookie}
+            if encoding:
+                headers["Accept-Encoding"] = encoding
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status != 200:
@@ -154,14 +189,20 @@ def quantile(values: list[float], q: float) -> float:
 
 def main() -> None:
     base = urlsplit(bench_database_url())
-    url = urlunsplit(base._replace(path="/sla_bench_portal"))
-    print(f"database: {base.hostname}/sla_bench_portal (recreated)", flush=True)
+    url = urlunsplit(base._replace(path=f"/{DATABASE}"))
+    print(f"database: {base.hostname}/{DATABASE} (recreated)", flush=True)
     recreate_database(url)
     env = environment(url, PORTAL_BENCH_TRIVIAL="true", ALLOWED_HOSTS="127.0.0.1,localhost")
     manage(env, "migrate", "--noinput", "-v", "0")
     began = time.perf_counter()
     seeded = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SEED % {"count": AGREEMENTS}],
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            SEED % {"count": AGREEMENTS, "status": STATUS_SERVICES},
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -186,6 +227,14 @@ def main() -> None:
         p50 = quantile(page_latencies, 50) * 1000
         p95 = quantile(page_latencies, 95) * 1000
         print(f"agreement page: {page_rps:.0f} req/s, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+        load(server.port, "/status/", "", 2, "gzip")
+        elapsed, status_latencies = load(server.port, "/status/", "", SECONDS, "gzip")
+        status_rps = len(status_latencies) / elapsed
+        status_p95 = quantile(status_latencies, 95) * 1000
+        print(f"status page (gzip): {status_rps:.0f} req/s, p95 {status_p95:.1f} ms")
+        elapsed, identity_latencies = load(server.port, "/status/", "", SECONDS)
+        identity_rps = len(identity_latencies) / elapsed
+        print(f"status page (uncompressed): {identity_rps:.0f} req/s")
         load(server.port, "/bench/trivial", cookie, 1)
         elapsed, trivial_latencies = load(server.port, "/bench/trivial", cookie, SECONDS)
         trivial_rps = len(trivial_latencies) / elapsed
@@ -200,6 +249,11 @@ def main() -> None:
                 "page_p95_ms": round(p95, 1),
                 "trivial_rps": round(trivial_rps, 1),
                 "ratio": round(page_rps / trivial_rps, 3),
+                "status_rps": round(status_rps, 1),
+                "status_p95_ms": round(status_p95, 1),
+                "status_ratio": round(status_rps / trivial_rps, 3),
+                "status_identity_rps": round(identity_rps, 1),
+                "status_identity_ratio": round(identity_rps / trivial_rps, 3),
             }
         )
     )

@@ -62,9 +62,16 @@ def objective_json(e: Evaluation) -> dict[str, Any]:
     }
 
 
-def period_json(agreement: Agreement, row: Period) -> dict[str, Any]:
+def current_evaluations(row: Period) -> list[Evaluation]:
+    """The evaluations of the period's current revision, in the agreement's objective
+    order (from the prefetched ``evaluations``)."""
     evaluations = [e for e in row.evaluations.all() if e.revision == row.revision]
     evaluations.sort(key=lambda e: e.position)
+    return evaluations
+
+
+def period_json(agreement: Agreement, row: Period) -> dict[str, Any]:
+    evaluations = current_evaluations(row)
     body: dict[str, Any] = {
         "agreement": agreement.key,
         "period": row.period,

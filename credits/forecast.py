@@ -44,11 +44,8 @@ def forecast(
     elapsed, to_come = until - period.start, period.end - until
     window, words = recent_window(elapsed)
     recent = _recent(agreement, period, until, window)
-    now_percents, projected_percents = [], []
+    projected_percents = []
     for e in evaluations:
-        now_percents.append(
-            engine.credit_percent(engine.achieved(e.good, e.bad), tiers.get(e.objective_key, ()))
-        )
         r = recent.get(e.objective_key)
         good, bad = engine.project(
             good=e.good,
@@ -62,7 +59,7 @@ def forecast(
             engine.credit_percent(engine.achieved(good, bad), tiers.get(e.objective_key, ()))
         )
     fee, cap = terms.monthly_fee, terms.credit_cap_percent
-    if_closed_now = engine.period_credit(monthly_fee=fee, percents=now_percents, cap_percent=cap)
+    if_closed_now = credit_if_closed_now(period=period, evaluations=evaluations)
     at_rate = engine.period_credit(monthly_fee=fee, percents=projected_percents, cap_percent=cap)
     total = period.end - period.start
     return {
@@ -74,6 +71,22 @@ def forecast(
         "window_hours": round(window.total_seconds() / 3600, 2),
         "elapsed_fraction": round(elapsed / total, 4) if total else 1.0,
     }
+
+
+def credit_if_closed_now(*, period: Period, evaluations: list[Evaluation]) -> Decimal:
+    """The credit (in the agreement's currency, rounded by rule 12) the open ``period``
+    would enter if it closed with the figures of ``evaluations``: each objective's credit
+    percent from its achieved figure and tiers (rule 11), then the period's (rule 12).
+    Reads no rows beyond the period's terms version."""
+    terms = terms_of(period.terms_version.terms)
+    tiers = {o.key: o.tiers for o in terms.objectives}
+    percents = [
+        engine.credit_percent(engine.achieved(e.good, e.bad), tiers.get(e.objective_key, ()))
+        for e in evaluations
+    ]
+    return engine.period_credit(
+        monthly_fee=terms.monthly_fee, percents=percents, cap_percent=terms.credit_cap_percent
+    )
 
 
 def _recent(

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
+from django.db import models, transaction
 from django.http import HttpRequest
 
 from metrics.models import (
     EventCount,
     Incident,
+    IncidentStatusUpdate,
     IncidentUpdate,
     IngestionBatch,
     LateArrival,
@@ -16,6 +19,7 @@ from metrics.models import (
     ProbeResult,
     Ticket,
 )
+from metrics.signals import incident_changed, incident_status_posted
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -56,6 +60,16 @@ class EventCountAdmin(ReadOnly):
     show_full_result_count = False
 
 
+class IncidentStatusUpdateInline(admin.TabularInline):
+    """The public timeline: what staff post here shows on the status page at once."""
+
+    model = IncidentStatusUpdate
+    extra = 1
+    fields = ["at", "status", "message"]
+    verbose_name = "public update"
+    verbose_name_plural = "public updates (status page and agreement page)"
+
+
 class IncidentUpdateInline(admin.TabularInline):
     model = IncidentUpdate
     extra = 0
@@ -73,7 +87,42 @@ class IncidentAdmin(admin.ModelAdmin):
     search_fields = ["title", "external_id"]
     list_select_related = ["service"]
     date_hierarchy = "started_at"
-    inlines = [IncidentUpdateInline]
+    inlines = [IncidentStatusUpdateInline, IncidentUpdateInline]
+    # A postmortem link typed without a scheme is read as https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Staff's incidents notify like a partner's: the same signal, after commit.
+        changed = [f for f in form.changed_data if f in _NOTIFIED_FIELDS]
+        if not change or changed:
+            changes = {f: _jsonable(getattr(obj, f)) for f in changed or _NOTIFIED_FIELDS}
+            transaction.on_commit(
+                partial(
+                    incident_changed.send,
+                    sender=Incident,
+                    instance=obj,
+                    created=not change,
+                    changes=changes,
+                )
+            )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        instances = formset.save()
+        for update in instances:
+            if isinstance(update, IncidentStatusUpdate) and update in formset.new_objects:
+                transaction.on_commit(
+                    partial(
+                        incident_status_posted.send, sender=IncidentStatusUpdate, instance=update
+                    )
+                )
+
+
+_NOTIFIED_FIELDS = ["title", "impact", "started_at", "resolved_at"]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 @admin.register(Maintenance)

@@ -39,10 +39,12 @@ class _RawParser(BaseParser):
         return None
 
 
-def context_for(key: ApiKey, *, csv: bool, kind: str) -> ingest.Context:
+def context_for(key: ApiKey | None, *, csv: bool, kind: str) -> ingest.Context:
+    """The ingestion context of a batch sent with ``key`` (None: a sender authenticated
+    otherwise, such as a signed integration, bound to no customer)."""
     services = Service.objects.all()
     customers = Customer.objects.all()
-    if key.customer_id is not None:
+    if key is not None and key.customer_id is not None:
         # A customer-bound key may write only its own customer's data.
         services = services.filter(objectives__agreement__customer_id=key.customer_id).distinct()
         customers = customers.filter(pk=key.customer_id)
@@ -72,16 +74,23 @@ def unlisted_service(key: ApiKey, rows: list[Row], services: dict[str, int]) -> 
     names its sources must list the key. One query, whatever the size of the batch.
     """
     ids = {row[0] for row in rows}  # the service id leads every row about a service
-    refused = {
-        service_id
-        for service_id, names in Agreement.objects.filter(
-            objectives__service_id__in=ids
-        ).values_list("objectives__service_id", "measured_by")
-        if names and key.name not in names
-    }
+    refused = refusing_services(key.name, ids)
     if not refused:
         return None
     return min(name for name, service_id in services.items() if service_id in refused)
+
+
+def refusing_services(source: str, service_ids: set[int]) -> set[int]:
+    """The services among ``service_ids`` that accept no measurements from ``source`` (an
+    API key's or an integration's name): some agreement on them names ``measured_by``
+    without it (SPEC §4, Authority). One query."""
+    return {
+        service_id
+        for service_id, names in Agreement.objects.filter(
+            objectives__service_id__in=service_ids
+        ).values_list("objectives__service_id", "measured_by")
+        if names and source not in names
+    }
 
 
 class IngestView(APIView):

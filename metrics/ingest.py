@@ -25,7 +25,15 @@ from metrics.limits import (
     MAX_EVENT_COUNT,
     MAX_LATENCY_MS,
 )
-from metrics.rows import EventRow, IncidentRow, MaintenanceRow, ProbeRow, Row, TicketRow
+from metrics.rows import (
+    EventRow,
+    IncidentRow,
+    MaintenanceRow,
+    ProbeRow,
+    Row,
+    StatusUpdateRow,
+    TicketRow,
+)
 
 MAX_RECORDS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
@@ -395,7 +403,40 @@ def _incident(record: dict[str, Any], ctx: Context) -> IncidentRow:
     resolved = optional_timestamp(record, "resolved_at", ctx)
     if resolved is not None and resolved < started:
         raise _RecordError("resolved_at", "must not be before started_at")
-    return IncidentRow(sid, external_id, title, impact, started, resolved)
+    updates = _status_updates(record["updates"], ctx) if "updates" in record else None
+    return IncidentRow(sid, external_id, title, impact, started, resolved, updates)
+
+
+UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+UPDATE_FIELDS = frozenset({"at", "status", "message"})
+MAX_UPDATES = 100
+MAX_UPDATE_MESSAGE = 2000
+
+
+def _status_updates(value: Any, ctx: Context) -> tuple[StatusUpdateRow, ...]:
+    """SPEC §4 incident ``updates``: ``[{"at", "status", "message"}]``, the public
+    timeline; ``message`` is one line of at most 2000 characters."""
+    if not isinstance(value, list):
+        raise _RecordError("updates", 'must be a list of {"at", "status", "message"} objects')
+    if len(value) > MAX_UPDATES:
+        raise _RecordError("updates", f"at most {MAX_UPDATES} updates per incident")
+    out = []
+    for i, item in enumerate(value):
+        path = f"updates[{i}]"
+        if not isinstance(item, dict):
+            raise _RecordError(path, "must be an object")
+        unknown = sorted(item.keys() - UPDATE_FIELDS)
+        if unknown:
+            raise _RecordError(f"{path}.{shown(unknown[0])}", "unknown field")
+        for name in ("at", "status", "message"):
+            if name not in item:
+                raise _RecordError(f"{path}.{name}", "is required")
+        at = timestamp(item["at"], f"{path}.at", ctx)
+        if item["status"] not in UPDATE_STATUSES:
+            raise _RecordError(f"{path}.status", f"must be one of {', '.join(UPDATE_STATUSES)}")
+        message = text(item["message"], f"{path}.message", max_length=MAX_UPDATE_MESSAGE)
+        out.append(StatusUpdateRow(at, item["status"], message))
+    return tuple(out)
 
 
 def _maintenance(record: dict[str, Any], ctx: Context) -> MaintenanceRow:
@@ -428,7 +469,7 @@ TICKETS = _kind(
 INCIDENTS = _kind(
     "incidents",
     ["service", "external_id", "title", "impact", "started_at"],
-    ["resolved_at"],
+    ["resolved_at", "updates"],
     _incident,
 )
 MAINTENANCE = _kind(

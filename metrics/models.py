@@ -164,6 +164,9 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.CharField(max_length=150, blank=True)
+    postmortem_url = models.URLField(
+        max_length=500, blank=True, help_text="A public write-up, linked from the status page"
+    )
     late = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -207,6 +210,40 @@ class IncidentUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"update of incident {self.incident_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class IncidentStatusUpdate(models.Model):
+    """The public timeline of an incident (SPEC §4 ``updates``): what the provider told
+    everyone, and when. ``IncidentUpdate`` is the internal change log of the record; this
+    is prose written for people, shown on the status page and the agreement page."""
+
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="status_updates")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    message = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            # An update is identified by its instant and status: re-sending it stores
+            # nothing new, a changed message replaces the stored one.
+            models.UniqueConstraint(
+                fields=["incident", "at", "status"], name="metrics_incidentstatusupdate_identity"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["investigating", "identified", "monitoring", "resolved"]),
+                name="metrics_incidentstatusupdate_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Maintenance(models.Model):

@@ -67,6 +67,14 @@ class TicketRow(NamedTuple):
         return self.opened_at
 
 
+class StatusUpdateRow(NamedTuple):
+    """One entry of an incident's public timeline (SPEC §4 ``updates``)."""
+
+    at: dt.datetime
+    status: str  # investigating | identified | monitoring | resolved
+    message: str
+
+
 class IncidentRow(NamedTuple):
     service_id: int
     external_id: str
@@ -74,6 +82,9 @@ class IncidentRow(NamedTuple):
     impact: str
     started_at: dt.datetime
     resolved_at: dt.datetime | None
+    # The public timeline sent with the record, merged into the stored one; None when
+    # the record has no ``updates`` (the stored timeline stays as it is). Not a column.
+    updates: tuple[StatusUpdateRow, ...] | None = None
 
     @property
     def owner(self) -> int:
@@ -104,5 +115,6 @@ class MaintenanceRow(NamedTuple):
 Row = ProbeRow | EventRow | TicketRow | IncidentRow | MaintenanceRow
 UpsertRow = TicketRow | IncidentRow | MaintenanceRow
 
-# Fields an upsert stores: everything after (owner, external_id).
+# Fields an upsert stores: everything after (owner, external_id), but these.
 UPSERT_FIELDS_START = 2
+NOT_STORED = frozenset({"updates"})

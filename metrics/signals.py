@@ -13,3 +13,7 @@ measurements_stored = Signal()
 # batch, with ``instance``, ``created`` and ``changes`` (field -> new value).
 incident_changed = Signal()
 maintenance_changed = Signal()
+
+# Sent after commit for each new entry of an incident's public timeline (an
+# IncidentStatusUpdate), whether a batch or staff in admin added it, with ``instance``.
+incident_status_posted = Signal()

@@ -63,7 +63,9 @@ def _on_claim(sender: Any, *, claim: Any, at: Any, **_: Any) -> None:
 @receiver(metric_signals.incident_changed, dispatch_uid="notifications-incident")
 @_guarded
 def _on_incident(sender: Any, *, instance: Any, created: bool, changes: Any, **_: Any) -> None:
-    metric_events.incident_changed(incident_id=instance.pk, created=created, changes=dict(changes))
+    # Handed to a worker, like objective changes: a webhook of 1,000 alerts must not wait
+    # for a thousand rounds of events and escalations.
+    tasks.handle_incident_change.delay(instance.pk, created, dict(changes))
 
 
 @receiver(metric_signals.maintenance_changed, dispatch_uid="notifications-maintenance")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
@@ -81,6 +82,19 @@ def advance_escalation(escalation_id: int) -> int:
     from notifications.services import escalation
 
     return len(escalation.escalation_advance(escalation_id=escalation_id, now=timezone.now()))
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def handle_incident_change(incident_id: int, created: bool, changes: dict[str, Any]) -> int:
+    """Raise the events (and start or resolve escalations) of an incident's change.
+
+    Safe to run twice: each event has its idempotency key. Returns how many were raised.
+    """
+    from notifications.services import metric_events
+
+    return len(
+        metric_events.incident_changed(incident_id=incident_id, created=created, changes=changes)
+    )
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)

@@ -34,6 +34,10 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
             "schedule": 6 * 3600.0,
         },
         "prune-raw-measurements": {"task": "metrics.tasks.prune_raw", "schedule": 24 * 3600.0},
+        "prune-integration-deliveries": {
+            "task": "integrations.tasks.prune_deliveries",
+            "schedule": 24 * 3600.0,
+        },
         "expire-claims": {"task": "credits.tasks.expire_claims", "schedule": 3600.0},
         "escalate": {"task": "notifications.tasks.escalate", "schedule": 60.0},
         "send-pending-tasks": {"task": "portal.tasks.send_pending_tasks", "schedule": 60.0},

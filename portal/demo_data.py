@@ -9,6 +9,7 @@ from typing import Any
 from agreements.models import Customer, Service
 from metrics import partitions
 from metrics.models import ProbeResult
+from metrics.rows import StatusUpdateRow
 from metrics.services import (
     events_ingest,
     incidents_ingest,
@@ -161,7 +162,29 @@ def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
             at(80.3) + dt.timedelta(minutes=9),
         ),
     ]
-    incidents_ingest(rows=[r for r in incidents if r[4] < end], closed={})
+    # The public timeline of the latest outage, as the status page shows it.
+    us_east = [
+        StatusUpdateRow(
+            at(71.2) + dt.timedelta(minutes=4),
+            "investigating",
+            "API requests in us-east fail; we are investigating.",
+        ),
+        StatusUpdateRow(
+            at(71.2) + dt.timedelta(minutes=12),
+            "identified",
+            "A faulty load balancer rule; rolling it back.",
+        ),
+        StatusUpdateRow(
+            at(71.2) + dt.timedelta(minutes=20),
+            "monitoring",
+            "Rolled back; error rates are back to normal.",
+        ),
+        StatusUpdateRow(
+            at(71.2) + dt.timedelta(minutes=25), "resolved", "Resolved. A postmortem follows."
+        ),
+    ]
+    rows_with_updates = [(*r, tuple(us_east)) if r[1] == "INC-1004" else r for r in incidents]
+    incidents_ingest(rows=[r for r in rows_with_updates if r[4] < end], closed={})
 
     maintenance = [
         # Announced a week ahead: excluded from covered time.

@@ -92,3 +92,25 @@ def reset_allowed_for(email: str) -> bool:
     key = f"reset-account:{_digest(email.strip().lower())}"
     seconds = settings.PASSWORD_RESET_WINDOW_MINUTES * 60
     return _increment(key, seconds) <= settings.PASSWORD_RESET_PER_ACCOUNT
+
+
+# Status page subscriptions ------------------------------------------------------------
+
+SUBSCRIBE_WINDOW_SECONDS = 3600
+SUBSCRIBE_PER_ADDRESS = 10  # requests from one IP address per hour
+SUBSCRIBE_PER_EMAIL = 3  # confirmation emails to one address per hour
+
+
+def subscribe_allowed_from(request: HttpRequest) -> bool:
+    """Counts a subscription request from the caller's address; False once over
+    SUBSCRIBE_PER_ADDRESS in the hour."""
+    key = f"subscribe-address:{_digest(_address(request))}"
+    return _increment(key, SUBSCRIBE_WINDOW_SECONDS) <= SUBSCRIBE_PER_ADDRESS
+
+
+def subscribe_allowed_for(email: str) -> bool:
+    """Counts a subscription request for an email address, known or not; False once over
+    SUBSCRIBE_PER_EMAIL in the hour (the request is then answered the same, and sends
+    nothing: no one can flood an inbox through the form)."""
+    key = f"subscribe-email:{_digest(email.strip().lower())}"
+    return _increment(key, SUBSCRIBE_WINDOW_SECONDS) <= SUBSCRIBE_PER_EMAIL

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "metrics",
     "credits",
     "notifications",
+    "integrations",
+    "status",
     "portal",
 ]
 

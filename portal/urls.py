@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from agreements.api import AgreementViewSet, ApiRootView
 from credits import api as credits_api
 from credits import ticket_api
+from integrations.exposition import MetricsView
 from metrics import api as metrics_api
 from portal import views
 
@@ -41,13 +42,16 @@ api_v1 = [
         credits_api.RestateView.as_view(),
         name="restate",
     ),
+    path("integrations/", include("integrations.urls")),
     *router.urls,
 ]
 
 urlpatterns = [
     path("", include("portal.page_urls")),
     path("", include("notifications.urls")),
+    path("", include("status.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("accounts/login/", views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Before admin.site.urls, so the admin's sign-in has the portal's lockout.

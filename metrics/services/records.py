@@ -14,11 +14,13 @@ from django.utils import timezone
 
 from metrics.models import (
     Incident,
+    IncidentStatusUpdate,
     IncidentUpdate,
     Maintenance,
     Ticket,
 )
 from metrics.rows import (
+    NOT_STORED,
     UPSERT_FIELDS_START,
     IncidentRow,
     MaintenanceRow,
@@ -33,6 +35,7 @@ from metrics.services.common import (
 )
 from metrics.signals import (
     incident_changed,
+    incident_status_posted,
     maintenance_changed,
 )
 
@@ -46,7 +49,7 @@ def _upsert(
     on_change: Any = None,
 ) -> IngestResult:
     # The fields stored are the row's after (owner, external_id), named as on the model.
-    fields = list(type(rows[0])._fields[UPSERT_FIELDS_START:])
+    fields = [f for f in type(rows[0])._fields[UPSERT_FIELDS_START:] if f not in NOT_STORED]
     # The last record for an identity in a batch wins, as if they had been sent in order.
     latest: dict[tuple[int, str], UpsertRow] = {}
     for row in rows:
@@ -63,7 +66,7 @@ def _upsert(
     late_rows: list[UpsertRow] = []
     late_flags: list[bool] = []
     for (owner, external_id), row in latest.items():
-        values = dict(zip(fields, row[UPSERT_FIELDS_START:], strict=True))
+        values = {f: getattr(row, f) for f in fields}
         if values.get("paused", []) is None:
             del values["paused"]  # a ticket sent without pauses keeps the stored ones
         until = closed.get(owner)
@@ -137,11 +140,82 @@ def _send_after_commit(
         )
 
 
+def _incidents_write(
+    rows: Sequence[IncidentRow], closed: dict[int, dt.datetime | None]
+) -> IngestResult:
+    changed: set[tuple[int, str]] = set()
+
+    def on_change(changes: list[tuple[Incident, dict[str, Any]]], created: set[int]) -> None:
+        changed.update((obj.service_id, obj.external_id) for obj, _ in changes)
+        _timeline(changes, created)
+
+    result = _upsert(Incident, "service", rows, closed, "incidents", on_change)
+    # A record whose fields were stored already but whose timeline grew was accepted.
+    result.accepted = len(changed | status_updates_merge(rows=rows))
+    result.duplicates = len(rows) - result.accepted
+    return result
+
+
+def status_updates_merge(*, rows: Sequence[IncidentRow]) -> set[tuple[int, str]]:
+    """Merge the ``updates`` of incident records into the stored public timelines.
+
+    An update is identified by (incident, at, status): one already stored is kept (its
+    message replaced if it changed), a new one is added, and none is ever deleted, so
+    updates posted by staff in admin stay. Runs inside the batch's transaction, after
+    the incidents are stored. Returns the (service id, external id) of the incidents
+    whose timeline gained or changed an update;
+    ``incident_status_posted`` is sent after commit for each new update.
+    """
+    sent = [row for row in rows if row.updates]
+    if not sent:
+        return set()
+    incidents = {
+        (i.service_id, i.external_id): i
+        for i in Incident.objects.filter(
+            service_id__in={row.service_id for row in sent},
+            external_id__in={row.external_id for row in sent},
+        )
+    }
+    stored = {
+        (u.incident_id, u.at, u.status): u
+        for u in IncidentStatusUpdate.objects.filter(
+            incident__in=list(incidents.values())
+        ).select_for_update()
+    }
+    creates: list[IncidentStatusUpdate] = []
+    changed: list[IncidentStatusUpdate] = []
+    touched: set[tuple[int, str]] = set()
+    for row in sent:
+        incident = incidents[(row.service_id, row.external_id)]
+        before = len(creates) + len(changed)
+        for update in row.updates or ():
+            found = stored.get((incident.pk, update.at, update.status))
+            if found is None:
+                new = IncidentStatusUpdate(
+                    incident=incident, at=update.at, status=update.status, message=update.message
+                )
+                stored[(incident.pk, update.at, update.status)] = new
+                creates.append(new)
+            elif found.message != update.message:
+                found.message = update.message
+                if found.pk is not None and found not in changed:
+                    changed.append(found)
+        if len(creates) + len(changed) > before:
+            touched.add((row.service_id, row.external_id))
+    IncidentStatusUpdate.objects.bulk_create(creates)
+    IncidentStatusUpdate.objects.bulk_update(changed, ["message"])
+    for posted in creates:
+        transaction.on_commit(
+            partial(incident_status_posted.send, sender=IncidentStatusUpdate, instance=posted)
+        )
+    return touched
+
+
 def incidents_ingest(
     *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
 ) -> IngestResult:
     incidents = _as_rows(rows, IncidentRow)
-    return _retrying(_upsert, Incident, "service", incidents, closed, "incidents", _timeline)
+    return _retrying(_incidents_write, incidents, closed)
 
 
 def maintenance_ingest(

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('agreements', '0004_measured_by'),
         ('credits', '0006_failures'),
-        ('metrics', '0008_ticket_paused'),
+        ('metrics', '0009_ticket_paused'),
         ('notifications', '0001_initial'),
     ]
 

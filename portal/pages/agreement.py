@@ -115,6 +115,7 @@ class AgreementPage:
             Incident.objects.filter(service__key__in=self.service_keys, started_at__lt=self.now)
             .exclude(resolved_at__lt=start)
             .select_related("service")
+            .prefetch_related("status_updates")  # the public timeline, as on /status/
             .order_by("-started_at")
         )
 

@@ -71,6 +71,28 @@ def _ingest_bodies() -> dict[str, list[dict[str, Any]]]:
                 "announced_at": ts,
             }
         ],
+        "alertmanager": {  # type: ignore[dict-item]
+            "version": "4",
+            "status": "firing",
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {"alertname": "Down", "service": "hosted-api"},
+                    "annotations": {},
+                    "startsAt": ts,
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "fingerprint": "a1",
+                }
+            ],
+        },
+        "uptime-kuma": {"heartbeat": None, "monitor": None, "msg": "test"},  # type: ignore[dict-item]
+        "pagerduty": {  # type: ignore[dict-item]
+            "event": {
+                "event_type": "incident.triggered",
+                "occurred_at": ts,
+                "data": {"id": "P1", "title": "Down", "service": {"summary": "hosted-api"}},
+            }
+        },
     }
 
 
@@ -121,6 +143,13 @@ MATRIX: list[tuple[str, str, Any, list[int]]] = [
     ("post", "/api/v1/tickets/", "tickets", [401, 403, 403, 201, 201, 403, 400]),
     ("post", "/api/v1/incidents/", "incidents", [401, 403, 403, 201, 201, 403, 400]),
     ("post", "/api/v1/maintenance/", "maintenance", [401, 403, 403, 201, 201, 403, 400]),
+    # Integrations: another customer's key is answered 200 with the item skipped (its
+    # services are unknown to it), as a tool's webhook must not be retried forever.
+    *[
+        ("post", f"/api/v1/integrations/{tool}/", tool, [401, 403, 403, 200, 200, 403, 200])
+        for tool in ("alertmanager", "uptime-kuma", "pagerduty")
+    ],
+    ("get", "/metrics", None, [401, 403, 200, 403, 200, 200, 200]),
 ]
 
 

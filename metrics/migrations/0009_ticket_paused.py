@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0007_ingestionbatch'),
+        ('metrics', '0008_incident_status_updates_postmortem'),
     ]
 
     operations = [

@@ -1,0 +1,148 @@
+"""Monitoring tools that post their own webhooks (SPEC §4, Integrations): their secrets,
+the names they use for our services, and the log of every delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from agreements.models import Service
+
+# A rotated secret stays valid this long, so senders can be switched over without loss.
+PREVIOUS_SECRET_GRACE = dt.timedelta(hours=24)
+# Deliveries are kept this long for staff, then pruned by beat.
+DELIVERY_RETENTION = dt.timedelta(days=30)
+# What a delivery's log keeps of its body.
+BODY_KEPT_CHARS = 4000
+
+
+class Integration(models.Model):
+    """One sending tool: its kind, the name measurements are recorded under (the name
+    ``measured_by`` lists), its signing secret and how its fields map to ours."""
+
+    class Kind(models.TextChoices):
+        ALERTMANAGER = "alertmanager", "Prometheus Alertmanager / Grafana alerting"
+        UPTIME_KUMA = "uptime-kuma", "Uptime Kuma"
+        PAGERDUTY = "pagerduty", "PagerDuty (V3 webhooks)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="The source name of its measurements: the name an agreement's measured_by lists",
+    )
+    secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The signing secret the tool shows (PagerDuty); empty when the tool "
+        "authenticates with an ingest API key",
+    )
+    previous_secret = models.CharField(max_length=200, blank=True, editable=False)
+    rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    service_label = models.CharField(
+        max_length=100,
+        default="service",
+        help_text="Alertmanager: the alert label that names the service",
+    )
+    outage_severities = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Comma-separated values meaning an outage (the alert label 'severity'; "
+        "PagerDuty's priority or urgency); anything else is degraded. Empty: 'critical' "
+        "for Alertmanager, 'high' for PagerDuty",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["alertmanager", "uptime-kuma", "pagerduty"]),
+                name="integrations_integration_kind_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def rotate(self, new_secret: str | None = None, *, now: dt.datetime | None = None) -> str:
+        """Replace the secret; the old one stays valid for ``PREVIOUS_SECRET_GRACE``.
+        Returns the new secret (a random one when none is given). Not saved."""
+        self.previous_secret = self.secret
+        self.secret = new_secret or secrets.token_urlsafe(32)
+        self.rotated_at = now or timezone.now()
+        return self.secret
+
+    def valid_secrets(self, now: dt.datetime) -> list[str]:
+        """The secrets a signature may be made with at ``now``: the current one, and the
+        previous one for a day after a rotation."""
+        found = [self.secret] if self.secret else []
+        if (
+            self.previous_secret
+            and self.rotated_at is not None
+            and now - self.rotated_at < PREVIOUS_SECRET_GRACE
+        ):
+            found.append(self.previous_secret)
+        return found
+
+    def outage_words(self) -> set[str]:
+        """The severities (lower case) that make an incident an outage."""
+        words = {w.strip().lower() for w in self.outage_severities.split(",") if w.strip()}
+        return words or set(DEFAULT_OUTAGE_SEVERITIES.get(self.kind, ()))
+
+
+DEFAULT_OUTAGE_SEVERITIES: dict[str, tuple[str, ...]] = {
+    Integration.Kind.ALERTMANAGER: ("critical",),
+    Integration.Kind.PAGERDUTY: ("high",),
+}
+
+
+class ServiceMapping(models.Model):
+    """An external name (an alert label value, a monitor name, a PagerDuty service name
+    or id) that means one of our services. A name equal to a service key needs none."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="mappings")
+    external_name = models.CharField(max_length=200)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["integration", "external_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "external_name"], name="integrations_mapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_name} → {self.service.key}"
+
+
+class Delivery(models.Model):
+    """One webhook request as it arrived and what came of it, for staff."""
+
+    kind = models.CharField(max_length=20, choices=Integration.Kind.choices)
+    integration = models.ForeignKey(
+        Integration, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    source = models.CharField(max_length=100, blank=True, help_text="key or integration name")
+    received_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField()
+    accepted = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list, blank=True, help_text='[{"index", "reason"}]')
+    error = models.TextField(blank=True)
+    body = models.TextField(blank=True, help_text=f"the first {BODY_KEPT_CHARS} characters")
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # The admin's newest-first list and the pruning of old rows.
+            models.Index(fields=["received_at"], name="integrations_delivery_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.received_at:%Y-%m-%d %H:%M:%S} → {self.status_code}"

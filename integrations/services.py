@@ -1,0 +1,190 @@
+"""Storing what a tool's webhook says, through the incidents ingestion path, and the
+log of every delivery (SPEC §4, Integrations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from agreements.models import ApiKey
+from integrations import alertmanager, pagerduty, uptime_kuma
+from integrations.models import BODY_KEPT_CHARS, DELIVERY_RETENTION, Delivery, Integration
+from integrations.payloads import Lookup, Malformed, Translation
+from metrics import ingest
+from metrics.api import context_for, refusing_services
+from metrics.models import Incident
+from metrics.services import Source
+from metrics.services import ingest as store
+
+
+@dataclass
+class Outcome:
+    """The answer to a delivery: its HTTP status and JSON body."""
+
+    status: int
+    body: dict[str, Any]
+    accepted: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _translator(integration: Integration | None, kind: str) -> Callable[[Any, Lookup], Translation]:
+    if kind == Integration.Kind.ALERTMANAGER:
+        label = integration.service_label if integration is not None else "service"
+        return lambda body, lookup: alertmanager.translate(body, lookup, service_label=label)
+    if kind == Integration.Kind.UPTIME_KUMA:
+        return uptime_kuma.translate
+    return pagerduty.translate
+
+
+def delivery_handle(
+    *,
+    kind: str,
+    body: bytes,
+    integration: Integration | None,
+    key: ApiKey | None,
+    endpoint: str,
+) -> Outcome:
+    """Turn a webhook ``body`` of ``kind`` (an ``Integration.Kind``) into incidents and
+    store them with the incidents ingestion API's writer (summaries, timeline, signals,
+    late flags and the ingestion log included).
+
+    The measurements are recorded under the key's name, else the integration's; a
+    service whose agreements name other sources (``measured_by``) skips its items. Returns
+    200 ``{"accepted": n, "skipped": [{"index", "reason"}]}`` (``accepted`` counts
+    incidents created or changed, so a body sent twice accepts 0 the second time), or 400
+    naming the tool's field when the body is not what the tool documents, with nothing
+    stored.
+    """
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        return _malformed(Malformed("body", f"is not valid JSON: {str(error)[:200]}"))
+    ctx = context_for(key, csv=False, kind="incidents")
+    lookup = _lookup(integration, kind, ctx)
+    try:
+        translation = _translator(integration, kind)(payload, lookup)
+    except Malformed as error:
+        return _malformed(error)
+    skipped = list(translation.skipped)
+    rows: list[Any] = []
+    if translation.incidents:
+        try:
+            rows = ingest.validate_batch(
+                ingest.INCIDENTS, [i.record for i in translation.incidents], ctx
+            )
+        except ingest.BatchInvalid as error:
+            return _invalid(translation, error)
+    source = key.name if key is not None else integration.name if integration else kind
+    refused = refusing_services(source, {row.service_id for row in rows}) if rows else set()
+    kept = []
+    for item, row in zip(translation.incidents, rows, strict=True):
+        if row.service_id in refused:
+            skipped.append(
+                {
+                    "index": item.index,
+                    "reason": f"service {item.record['service']!r} accepts measurements only "
+                    f"from the sources its agreements name (measured_by); {source!r} is not "
+                    "one of them",
+                }
+            )
+        else:
+            kept.append(row)
+    accepted = 0
+    if kept:
+        result = store(
+            "incidents",
+            rows=kept,
+            closed=ctx.closed_services,  # type: ignore[attr-defined]
+            source=Source(name=source, endpoint=endpoint, api_key_id=key.pk if key else None),
+        )
+        accepted = result.accepted
+    skipped.sort(key=lambda s: s["index"])
+    return Outcome(200, {"accepted": accepted, "skipped": skipped}, accepted, skipped)
+
+
+def _lookup(integration: Integration | None, kind: str, ctx: ingest.Context) -> Lookup:
+    mapped: dict[str, str] = {}
+    if integration is not None:
+        mapped = dict(integration.mappings.values_list("external_name", "service__key"))
+    words = (
+        integration.outage_words()
+        if integration is not None
+        else Integration(kind=kind).outage_words()
+    )
+    return Lookup(
+        services=ctx.services,
+        mapped=mapped,
+        open_incidents=_open_incidents,
+        now=ctx.now,
+        outage_words=words,
+    )
+
+
+def _open_incidents(service_id: int, prefix: str) -> list[tuple[str, dt.datetime, str, str]]:
+    return list(
+        Incident.objects.filter(
+            service_id=service_id, external_id__startswith=prefix, resolved_at__isnull=True
+        )
+        .order_by("-started_at")
+        .values_list("external_id", "started_at", "title", "impact")
+    )
+
+
+def _malformed(error: Malformed) -> Outcome:
+    return Outcome(
+        400,
+        {
+            "error": f"nothing stored: {error.field}: {error.message}",
+            "errors": [{"index": None, "field": error.field, "message": error.message}],
+        },
+    )
+
+
+def _invalid(translation: Translation, error: ingest.BatchInvalid) -> Outcome:
+    errors = []
+    for problem in error.errors:
+        item = translation.incidents[problem["index"]] if problem["index"] is not None else None
+        where = item.paths.get(problem["field"], problem["field"]) if item else problem["field"]
+        errors.append(
+            {"index": item.index if item else None, "field": where, "message": problem["message"]}
+        )
+    first = errors[0]
+    return Outcome(
+        400,
+        {"error": f"nothing stored: {first['field']}: {first['message']}", "errors": errors},
+    )
+
+
+def delivery_record(
+    *,
+    kind: str,
+    integration: Integration | None,
+    source: str,
+    status_code: int,
+    body: bytes,
+    outcome: dict[str, Any],
+) -> Delivery:
+    """Log one delivery for staff: when, from whom, the answer, and the start of the body."""
+    text = body[: BODY_KEPT_CHARS * 4].decode("utf-8", errors="replace")[:BODY_KEPT_CHARS]
+    return Delivery.objects.create(
+        kind=kind,
+        integration=integration,
+        source=source[:100],
+        status_code=status_code,
+        accepted=outcome.get("accepted", 0) if status_code == 200 else 0,
+        skipped=outcome.get("skipped", [])[:1000] if status_code == 200 else [],
+        error=str(outcome.get("error", ""))[:2000] if status_code != 200 else "",
+        body=text,
+    )
+
+
+def deliveries_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete deliveries older than 30 days; returns how many went."""
+    cutoff = (now or timezone.now()) - DELIVERY_RETENTION
+    deleted, _ = Delivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
