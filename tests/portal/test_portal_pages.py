@@ -294,8 +294,9 @@ def test_pages_stay_under_25_queries_whatever_the_data(
     for path in ("/", f"/agreements/{agreement.key}/", f"/agreements/{other_agreement.key}/"):
         cache.clear()
         # Uncached: the page's reads plus one evaluation of the recent window for the
-        # forecast (a constant number of queries); both are cached per version.
-        with django_assert_max_num_queries(24):
+        # forecast (a constant number of queries); both are cached per version. The live
+        # ticket panel adds one read of the customer's tickets, cached or not.
+        with django_assert_max_num_queries(25):
             assert client.get(path).status_code == 200
         # A second view reads the unchanged parts from the cache.
         with django_assert_max_num_queries(9):
