@@ -278,7 +278,7 @@ def test_documents_are_served_only_to_those_who_see_the_agreement(
     assert client.get(url).status_code == 404
 
 
-def test_pages_stay_under_25_queries_whatever_the_data(
+def test_pages_stay_within_25_queries_whatever_the_data(
     client: Any,
     admin_user: Any,
     frozen: Any,
