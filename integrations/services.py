@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from agreements.models import ApiKey
@@ -70,7 +71,20 @@ def delivery_handle(
         translation = _translator(integration, kind)(payload, lookup)
     except Malformed as error:
         return _malformed(error)
+    if len(translation.incidents) > ingest.MAX_RECORDS:
+        message = (
+            f"a delivery holds at most {ingest.MAX_RECORDS} alerts or events; "
+            f"this one holds {len(translation.incidents)}"
+        )
+        return Outcome(
+            413,
+            {
+                "error": f"nothing stored: {message}",
+                "errors": [{"index": None, "field": "body", "message": message}],
+            },
+        )
     skipped = list(translation.skipped)
+    _skip_stale_openings(translation, lookup, skipped)
     rows: list[Any] = []
     if translation.incidents:
         try:
@@ -107,6 +121,45 @@ def delivery_handle(
     return Outcome(200, {"accepted": accepted, "skipped": skipped}, accepted, skipped)
 
 
+def _skip_stale_openings(
+    translation: Translation, lookup: Lookup, skipped: list[dict[str, Any]]
+) -> None:
+    """Drop the items that would reopen an incident already resolved: a firing alert, a
+    down beat or a triggered event sent again (a retry, a replay, a late delivery) after
+    its resolution changes nothing, since no tool sends the resolution twice. One query
+    for the whole delivery."""
+    opening = [
+        item
+        for item in translation.incidents
+        if item.record.get("resolved_at") is None
+        and isinstance(item.record.get("service"), str)
+        and item.record["service"] in lookup.services
+    ]
+    if not opening:
+        return
+    resolved = {
+        (sid, eid): at
+        for sid, eid, at in Incident.objects.filter(
+            service_id__in={lookup.services[i.record["service"]] for i in opening},
+            external_id__in={str(i.record.get("external_id")) for i in opening},
+            resolved_at__isnull=False,
+        ).values_list("service_id", "external_id", "resolved_at")
+    }
+    stale = set()
+    for item in opening:
+        at = resolved.get((lookup.services[item.record["service"]], item.record["external_id"]))
+        if at is not None:
+            stale.add(id(item))
+            skipped.append(
+                {
+                    "index": item.index,
+                    "reason": f"incident {item.record['external_id']!r} was resolved at "
+                    f"{at.isoformat()}; a repeated or late opening notice changes nothing",
+                }
+            )
+    translation.incidents = [i for i in translation.incidents if id(i) not in stale]
+
+
 def _lookup(integration: Integration | None, kind: str, ctx: ingest.Context) -> Lookup:
     mapped: dict[str, str] = {}
     if integration is not None:
@@ -126,13 +179,22 @@ def _lookup(integration: Integration | None, kind: str, ctx: ingest.Context) -> 
 
 
 def _open_incidents(service_id: int, prefix: str) -> list[tuple[str, dt.datetime, str, str]]:
-    return list(
-        Incident.objects.filter(
-            service_id=service_id, external_id__startswith=prefix, resolved_at__isnull=True
-        )
+    """The service's unresolved incidents whose external id is ``prefix`` or, when the
+    prefix does not already end in "@", ``prefix@…`` (so "pagerduty-Q" never matches
+    "pagerduty-Q1"), newest first. Compared exactly: SQLite's LIKE ignores case."""
+    ids = Q(external_id__startswith=prefix)
+    if not prefix.endswith("@"):
+        ids = Q(external_id=prefix) | Q(external_id__startswith=f"{prefix}@")
+    found = (
+        Incident.objects.filter(ids, service_id=service_id, resolved_at__isnull=True)
         .order_by("-started_at")
         .values_list("external_id", "started_at", "title", "impact")
     )
+    return [
+        row
+        for row in found
+        if row[0] == prefix or row[0].startswith(prefix if prefix.endswith("@") else f"{prefix}@")
+    ]
 
 
 def _malformed(error: Malformed) -> Outcome:
@@ -169,8 +231,13 @@ def delivery_record(
     body: bytes,
     outcome: dict[str, Any],
 ) -> Delivery:
-    """Log one delivery for staff: when, from whom, the answer, and the start of the body."""
+    """Log one delivery for staff: when, from whom, the answer, and the start of the body.
+
+    A delivery refused before its sender was known (401, 403) keeps no body: anyone can
+    send those, and they must not fill the log with what they like."""
     text = body[: BODY_KEPT_CHARS * 4].decode("utf-8", errors="replace")[:BODY_KEPT_CHARS]
+    if status_code in (401, 403):
+        text = ""
     return Delivery.objects.create(
         kind=kind,
         integration=integration,

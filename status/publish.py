@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
+from django.utils.html import escape
 
 from notifications.services.payloads import iso_utc, json_number, site_url
 from status.snapshot import UPTIME_WINDOWS, Snapshot, status_snapshot
@@ -147,7 +148,7 @@ def feed_bytes(snapshot: Snapshot) -> bytes:
         feed.add_item(
             title=f"{'Resolved: ' if i.resolved_at else ''}{i.title}",
             link=f"{page}#incident-{i.id}",
-            description="\n".join(lines),
+            description=_as_html(lines),
             unique_id=f"{page}#incident-{i.id}",
             pubdate=i.started_at,
             updateddate=i.updated_at,
@@ -156,9 +157,18 @@ def feed_bytes(snapshot: Snapshot) -> bytes:
         feed.add_item(
             title=f"Maintenance: {m.title}",
             link=f"{page}#maintenance-{m.id}",
-            description=f"{m.service_name}: from {iso_utc(m.start)} to {iso_utc(m.end)}",
+            description=_as_html(
+                [f"{m.service_name}: from {iso_utc(m.start)} to {iso_utc(m.end)}"]
+            ),
             unique_id=f"{page}#maintenance-{m.id}",
             pubdate=m.updated_at,
             updateddate=m.updated_at,
         )
     return feed.writeString("utf-8").encode()
+
+
+def _as_html(lines: list[str]) -> str:
+    """Plain text lines as the HTML an Atom ``summary type="html"`` carries (RFC 4287
+    §3.1.1.2): every character escaped, so a reader shows "<b>" as text and never runs
+    markup sent in a title or an update, and line breaks kept as ``<br>``."""
+    return "<br>".join(escape(line) for line in lines)

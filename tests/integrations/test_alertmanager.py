@@ -269,3 +269,28 @@ def test_the_outage_gives_the_figure_a_hand_calculation_gives(
     assert evaluation.achieved is not None
     assert abs(evaluation.achieved - expected) < Decimal("0.0001")
     assert evaluation.bad == 30 * 60  # seconds down
+
+
+def test_a_repeated_firing_notice_never_reopens_a_resolved_alert(
+    client: APIClient, shop: Any, at_noon: Any
+) -> None:
+    assert post(client, URL, envelope(alert())).json()["accepted"] == 1
+    assert post(client, URL, envelope(resolved())).json()["accepted"] == 1
+    # A retry, a replay or a late delivery of the firing notice, after the resolution.
+    again = post(client, URL, envelope(alert()))
+    assert again.status_code == 200
+    assert again.json()["accepted"] == 0
+    assert "was resolved at" in again.json()["skipped"][0]["reason"]
+    assert Incident.objects.get().resolved_at is not None
+
+
+def test_a_delivery_over_the_batch_limit_is_413_and_stores_nothing(
+    client: APIClient, shop: Any, at_noon: Any
+) -> None:
+    from metrics.ingest import MAX_RECORDS
+
+    many = [alert(fingerprint=f"{n:016x}") for n in range(MAX_RECORDS + 1)]
+    response = post(client, URL, envelope(*many))
+    assert response.status_code == 413
+    assert f"at most {MAX_RECORDS}" in response.json()["error"]
+    assert not Incident.objects.exists()

@@ -173,3 +173,32 @@ def test_malformed_event_names_the_field(pd: Integration, at_noon: Any) -> None:
     response = send(body)
     assert response.json()["errors"][0]["field"] == "event.data.service"
     assert not Incident.objects.exists()
+
+
+def test_a_replayed_trigger_never_reopens_a_resolved_incident(
+    pd: Integration, at_noon: Any
+) -> None:
+    trigger = event("incident.triggered", "2026-03-02T10:00:00Z")
+    send(trigger)
+    send(event("incident.resolved", "2026-03-02T10:10:00Z"))
+    replay = send(trigger)
+    assert replay.json()["accepted"] == 0
+    assert "was resolved at" in replay.json()["skipped"][0]["reason"]
+    assert Incident.objects.get().resolved_at is not None
+
+
+def test_incident_ids_are_matched_whole_not_by_prefix(pd: Integration, at_noon: Any) -> None:
+    send(event("incident.triggered", "2026-03-02T10:00:00Z", id="Q1"))
+    assert send(event("incident.triggered", "2026-03-02T10:05:00Z", id="Q")).json() == {
+        "accepted": 1,
+        "skipped": [],
+    }
+    send(event("incident.resolved", "2026-03-02T10:10:00Z", id="Q"))
+    state = dict(Incident.objects.values_list("external_id", "resolved_at"))
+    assert state["pagerduty-Q"] is not None
+    assert state["pagerduty-Q1"] is None
+
+
+def test_a_refused_delivery_keeps_no_body(pd: Integration, at_noon: Any) -> None:
+    send(event("incident.triggered", "2026-03-02T10:00:00Z"), secret="wrong")
+    assert Delivery.objects.get().body == ""

@@ -118,3 +118,14 @@ def test_malformed_beats_are_refused(
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == field
     assert not Incident.objects.exists()
+
+
+def test_a_repeated_down_beat_never_reopens_a_resolved_outage(
+    client: APIClient, shop: Any, at_noon: Any
+) -> None:
+    post(client, URL, notification(0, "2026-03-02 10:00:00"))
+    post(client, URL, notification(1, "2026-03-02 10:20:00"))
+    again = post(client, URL, notification(0, "2026-03-02 10:00:00"))
+    assert again.json()["accepted"] == 0
+    assert "was resolved at" in again.json()["skipped"][0]["reason"]
+    assert Incident.objects.get().resolved_at is not None

@@ -327,3 +327,21 @@ def test_page_is_served_from_the_cache(public: Service, django_assert_max_num_qu
     with django_assert_max_num_queries(0):
         assert get("/status/").status_code == 200
     assert not re.search(r"sessionid", get("/status/").get("Set-Cookie", "") or "")
+
+
+def test_feed_summaries_show_markup_as_text(public: Service) -> None:
+    from metrics.models import IncidentStatusUpdate
+
+    made = incident(public)
+    IncidentStatusUpdate.objects.create(
+        incident=made, at=timezone.now(), status="identified", message="<img src=x onerror=1>"
+    )
+    publish.forget()
+    feed = get("/status/feed.atom").content.decode()
+    from xml.etree import ElementTree
+
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    summary = ElementTree.fromstring(feed).find("a:entry/a:summary", ns)
+    assert summary is not None and summary.get("type") == "html"
+    # Decoded once by the reader, the HTML it gets still shows the title as text.
+    assert "<img" not in (summary.text or "") and "&lt;img" in (summary.text or "")
