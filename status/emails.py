@@ -9,11 +9,13 @@ ever sent to an unconfirmed address, and each notice reaches a subscriber once.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +27,12 @@ from status import subscriptions
 from status.models import Delivery, Subscriber
 
 SUBJECT_PREFIX = "[Status]"
+# At most this many notices reach one subscriber in an hour: a burst (a thousand alerts
+# of one outage, a hundred updates) must not flood an inbox. The notice that reaches the
+# cap says so and points to the page; the rest of the hour's notices are recorded as
+# suppressed, never sent later.
+NOTICES_PER_HOUR = 12
+SUPPRESSED = "suppressed:"
 
 
 def _unsubscribe_url(subscriber: Subscriber) -> str:
@@ -37,10 +45,15 @@ def _message(
     subscriber: Subscriber, subject: str, template: str, context: dict[str, Any]
 ) -> EmailMessage:
     unsubscribe = _unsubscribe_url(subscriber)
-    body = render_to_string(
+    body: str = render_to_string(
         template,
         {**context, "unsubscribe_url": unsubscribe, "status_url": site_url(reverse("status:page"))},
     )
+    if context.get("capped"):
+        body += (
+            f"\nThis is the {context['capped']}th notice within an hour: the rest of this "
+            "hour's notices are not emailed; the status page has every one.\n"
+        )
     return EmailMessage(
         subject=f"{SUBJECT_PREFIX} {subject}"[:200],
         body=body,
@@ -75,17 +88,39 @@ def _send_notice(
     service: Service, notice: str, subject: str, template: str, context: dict[str, Any]
 ) -> int:
     """Send one notice to every confirmed subscriber following ``service`` that has not
-    had it; returns how many emails went out."""
+    had it, within ``NOTICES_PER_HOUR`` per subscriber; returns how many emails went out."""
     if not service.public:
         return 0
+    subscribers = list(Subscriber.objects.confirmed().following(service))
+    recent = dict(
+        Delivery.objects.filter(
+            subscriber__in=subscribers, sent_at__gte=timezone.now() - dt.timedelta(hours=1)
+        )
+        .exclude(notice__startswith=SUPPRESSED)
+        .values("subscriber")
+        .annotate(n=Count("pk"))
+        .values_list("subscriber", "n")
+    )
     messages = []
-    for subscriber in Subscriber.objects.confirmed().following(service):
+    for subscriber in subscribers:
+        sent = recent.get(subscriber.pk, 0)
+        record = notice if sent < NOTICES_PER_HOUR else f"{SUPPRESSED}{notice}"
         try:
             with transaction.atomic():
-                Delivery.objects.create(subscriber=subscriber, notice=notice)
+                Delivery.objects.create(subscriber=subscriber, notice=record[:100])
         except IntegrityError:
             continue  # told already
-        messages.append(_message(subscriber, subject, template, context))
+        if sent < NOTICES_PER_HOUR - 1:
+            messages.append(_message(subscriber, subject, template, context))
+        elif sent == NOTICES_PER_HOUR - 1:
+            messages.append(
+                _message(
+                    subscriber,
+                    f"{subject} (more on the status page)",
+                    template,
+                    {**context, "capped": NOTICES_PER_HOUR},
+                )
+            )
     if messages:
         get_connection().send_messages(messages)
     return len(messages)

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agreements.models import Service
-from metrics.models import IncidentStatusUpdate
+from metrics.models import Incident, IncidentStatusUpdate
 from portal import limits
 from status.models import Subscriber
 
@@ -210,3 +210,24 @@ def test_forged_links_do_nothing(public: Service, token: str) -> None:
     assert Client().post(f"/status/subscribe/confirm/{token}/").status_code == 400
     assert Client().post(f"/status/unsubscribe/{token}/").status_code == 200
     assert Subscriber.objects.get().confirmed_at is None
+
+
+def test_a_burst_of_incidents_sends_a_capped_number_of_notices(public: Service, api: Any) -> None:
+    from status import emails
+
+    subscribe("ops@example.com")
+    confirm(sent()[0])
+    for n in range(emails.NOTICES_PER_HOUR + 5):
+        post_incident(api, external_id=f"INC-{n}")
+    notices = sent()[1:]
+    assert len(notices) == emails.NOTICES_PER_HOUR
+    assert "(more on the status page)" in notices[-1].subject
+    assert "the status page has every one" in notices[-1].body
+    # The suppressed ones are recorded, never sent later.
+    assert (
+        emails.notify_incident(
+            incident_id=Incident.objects.get(external_id="INC-16").pk, notice="opened"
+        )
+        == 0
+    )
+    assert len(sent()) == 1 + emails.NOTICES_PER_HOUR
