@@ -95,8 +95,10 @@ def money_exact(amount: Decimal | int | str | None, *, grouped: bool = True) -> 
     return f"{value:,.{places}f}" if grouped else f"{value:.{places}f}"
 
 
-def duration(seconds: Decimal | int | float | None) -> str:
-    """A duration to the whole minute: 95 min -> ``"1 h 35 min"``, 2 days -> ``"2 d"``.
+def duration(seconds: Decimal | int | float | None, *, days: bool = True) -> str:
+    """A duration to the whole minute: 95 min -> ``"1 h 35 min"``, 2 days -> ``"2 d"``;
+    with ``days=False`` in hours only (``"48 h"``), for covered time such as business
+    hours, where a day of 24 hours means nothing.
 
     Under a minute reads in seconds (``"42 s"``); ``None`` reads ``"—"``.
     """
@@ -105,11 +107,11 @@ def duration(seconds: Decimal | int | float | None) -> str:
     total = round(float(seconds))
     if total < 60:
         return f"{total} s"
-    days, rest = divmod(total // 60, 1440)
+    whole_days, rest = divmod(total // 60, 1440) if days else (0, total // 60)
     hours, minutes = divmod(rest, 60)
     parts = []
-    if days:
-        parts.append(f"{days} d")
+    if whole_days:
+        parts.append(f"{whole_days} d")
     if hours:
         parts.append(f"{hours} h")
     if minutes or not parts:
@@ -121,10 +123,22 @@ def time_left(seconds: Decimal | int | float, coverage: str) -> str:
     """Covered time still left on a ticket's clock (rule 8), in words: 130 min of the
     calendar ``business-hours`` -> ``"2 h 10 min of business hours left"``; coverage
     ``always`` -> ``"2 h 10 min left"``; under a minute in seconds, never below ``"0 s"``."""
-    left = duration(max(Decimal(0), _decimal(seconds)).to_integral_value(rounding=ROUND_DOWN))
+    return _covered(seconds, coverage, "left")
+
+
+def time_over(seconds: Decimal | int | float, coverage: str) -> str:
+    """Covered time a ticket went past its threshold (rule 8), in words, like
+    ``time_left``: ``"38 h 30 min of business hours over"``, ``"2 d 1 h over"``."""
+    return _covered(seconds, coverage, "over")
+
+
+def _covered(seconds: Decimal | int | float, coverage: str, word: str) -> str:
+    # Covered time of a calendar is counted in hours: its days are not 24 hours long.
+    amount = max(Decimal(0), _decimal(seconds)).to_integral_value(rounding=ROUND_DOWN)
     if coverage == "always":
-        return f"{left} left"
-    return f"{left} of {coverage.replace('-', ' ').replace('_', ' ')} left"
+        return f"{duration(amount)} {word}"
+    calendar = coverage.replace("-", " ").replace("_", " ")
+    return f"{duration(amount, days=False)} of {calendar} {word}"
 
 
 def count(n: Decimal | int | float, unit: str = "") -> str:

@@ -53,9 +53,14 @@ class TicketsView(APIView):
                 str,
                 enum=[OPEN, ALL],
                 description="open (default): tickets whose measured end is still missing; "
-                "all: every ticket opened in the period",
+                "all: every ticket of the period",
             ),
-            OpenApiParameter("period", str, description="YYYY-MM (default: the current period)"),
+            OpenApiParameter(
+                "period",
+                str,
+                description="YYYY-MM: only tickets opened in that period (default: for "
+                "state=open every open ticket, for state=all the current period)",
+            ),
         ],
         responses={
             200: OpenApiResponse(
@@ -78,7 +83,8 @@ class TicketsView(APIView):
                 {"error": f"state: {state[:40]!r} is not open or all"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        period = request.query_params.get("period") or engine.period_id(now, agreement.timezone)
+        asked = request.query_params.get("period")
+        period = asked or engine.period_id(now, agreement.timezone)
         if not PERIOD.fullmatch(period):
             return Response(
                 {"error": f"period: {period[:40]!r} is not a period id like 2026-03"},
@@ -88,12 +94,19 @@ class TicketsView(APIView):
         lines = (
             []
             if terms is None
-            else ticket_lines(agreement=agreement, terms=terms, now=now, period=period, state=state)
+            else ticket_lines(
+                agreement=agreement,
+                terms=terms,
+                now=now,
+                period=period,
+                state=state,
+                any_period=not asked,
+            )
         )
         return Response(
             {
                 "agreement": agreement.key,
-                "period": period,
+                "period": period if asked or state == ALL else None,
                 "state": state,
                 "tickets": [line_json(line) for line in lines],
             }

@@ -98,20 +98,23 @@ def ticket_lines(
     now: dt.datetime,
     period: str,
     state: str = OPEN,
+    any_period: bool = False,
 ) -> list[TicketLine]:
     """Every (ticket, ticket objective) pair of the agreement's customer, as of ``now``.
 
-    ``state`` "open": the pairs whose measured end is still missing, whatever the period;
-    "all": every pair of a ticket opened in ``period`` (YYYY-MM, local to the terms' zone).
+    ``state`` "open": the pairs whose measured end is still missing; "all": every pair.
+    Either of a ticket opened in ``period`` (YYYY-MM, local to the terms' zone), or, with
+    ``any_period`` (open pairs only), whatever the period.
     A ticket counts under the objective of its current (last sent) priority. One query.
     Ordered by due time (None last), then opening.
     """
     objectives = ticket_objectives(terms)
     bounds = _bounds(period, terms)
-    if not objectives or (state == ALL and bounds is None):
+    whole = state == OPEN and any_period
+    if not objectives or (bounds is None and not whole):
         return []
-    which = _OPEN if state == OPEN else Q(opened_at__gte=bounds[0], opened_at__lt=bounds[1])  # type: ignore[index]
-    rows = _rows(agreement, which)
+    which = Q() if whole else Q(opened_at__gte=bounds[0], opened_at__lt=bounds[1])  # type: ignore[index]
+    rows = _rows(agreement, which & _OPEN if state == OPEN else which)
     return _lines(objectives, rows, terms.timezone, now, open_only=state == OPEN)
 
 

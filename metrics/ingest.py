@@ -349,16 +349,20 @@ def _ticket(record: dict[str, Any], ctx: Context) -> TicketRow:
         raise _RecordError("first_response_at", "must not be before opened_at")
     if resolved is not None and resolved < opened:
         raise _RecordError("resolved_at", "must not be before opened_at")
-    paused = _pauses(record.get("paused"), opened, ctx)
+    paused = _pauses(record.get("paused"), opened, ctx, resolved=resolved)
     return TicketRow(cid, external_id, priority, opened, first, resolved, paused)
 
 
 MAX_PAUSES = 1000
 
 
-def _pauses(value: Any, opened: dt.datetime, ctx: Context) -> list[list[str | None]] | None:
+def _pauses(
+    value: Any, opened: dt.datetime, ctx: Context, *, resolved: dt.datetime | None = None
+) -> list[list[str | None]] | None:
     """SPEC §4 ``"paused": [{"from", "to"}]``: in time order, from < to, not overlapping,
-    within opened_at..now; only the last may have ``to`` null (still paused)."""
+    within opened_at..now (and before resolved_at, when the ticket is resolved: its clock
+    has stopped); only the last may have ``to`` null (still paused), and not on a resolved
+    ticket. None (the field left out, or null) keeps the stored pauses; ``[]`` clears them."""
     if value is None or (ctx.csv and value == ""):
         return None
     if not isinstance(value, list):
@@ -369,21 +373,30 @@ def _pauses(value: Any, opened: dt.datetime, ctx: Context) -> list[list[str | No
     previous_end: dt.datetime | None = opened
     for i, pause in enumerate(value):
         where = f"paused[{i}]"
-        if not isinstance(pause, dict) or set(pause) - {"from", "to"} or "from" not in pause:
+        if not isinstance(pause, dict) or "from" not in pause:
             raise _RecordError(where, 'must be an object {"from", "to"} (to null while paused)')
+        if unknown := sorted(set(pause) - {"from", "to"}):
+            raise _RecordError(f"{where}.{unknown[0][:40]}", "is not a field of a pause")
         start = timestamp(pause["from"], f"{where}.from", ctx)
         end = None if pause.get("to") is None else timestamp(pause["to"], f"{where}.to", ctx)
         if previous_end is None:
             raise _RecordError(where, "follows a pause with no end (only the last may be open)")
         if start < previous_end:
+            earlier = i > 0 and start < dt.datetime.fromisoformat(out[-1][0])  # type: ignore[arg-type]
             raise _RecordError(
                 f"{where}.from",
                 "must not be before opened_at"
                 if i == 0
-                else "overlaps the pause before (pauses go in time order)",
+                else "is before the pause before it (pauses go in time order)"
+                if earlier
+                else "overlaps the pause before",
             )
         if end is not None and end <= start:
             raise _RecordError(f"{where}.to", "must be after from")
+        if resolved is not None and start >= resolved:
+            raise _RecordError(f"{where}.from", "must be before resolved_at (the clock stopped)")
+        if resolved is not None and end is None:
+            raise _RecordError(f"{where}.to", "must be given: a resolved ticket is not paused")
         out.append([start.isoformat(), None if end is None else end.isoformat()])
         previous_end = end
     return out

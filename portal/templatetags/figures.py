@@ -37,6 +37,11 @@ def time_left(value: Decimal | int, coverage: str) -> str:
 
 
 @register.filter
+def time_over(value: Decimal | int, coverage: str) -> str:
+    return display.time_over(value, coverage)
+
+
+@register.filter
 def count(value: Decimal | int, unit: str = "") -> str:
     return display.count(value, unit)
 

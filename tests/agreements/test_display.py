@@ -86,6 +86,18 @@ def test_time_left_names_the_covered_time(seconds: Any, coverage: str, text: str
     assert display.time_left(seconds, coverage) == text
 
 
+@pytest.mark.parametrize(
+    ("seconds", "coverage", "text"),
+    [
+        # Business hours have no 24-hour days: covered time past a day reads in hours.
+        (138_600, "business-hours", "38 h 30 min of business hours over"),
+        (176_400, "always", "2 d 1 h over"),
+    ],
+)
+def test_time_over_names_the_covered_time(seconds: Any, coverage: str, text: str) -> None:
+    assert display.time_over(seconds, coverage) == text
+
+
 def test_counts_are_whole_numbers() -> None:
     assert display.count(Decimal("60.000000"), "minutes") == "60 minutes"
     assert display.count(Decimal("44562.000000")) == "44562"

@@ -64,7 +64,8 @@ def get(client: Any, query: str = "") -> Any:
 def test_open_tickets_come_by_due_time_with_paused_ones_last(api: Any, tickets: Any) -> None:
     body = get(api("read")).json()
 
-    assert (body["agreement"], body["period"], body["state"]) == ("acme-hosting", "2026-11", "open")
+    # No period asked: every open ticket, whatever the period it was opened in.
+    assert (body["agreement"], body["period"], body["state"]) == ("acme-hosting", None, "open")
     assert body["tickets"] == [
         {
             "external_id": "T-4",
@@ -117,6 +118,14 @@ def test_all_tickets_of_a_period_include_the_answered_ones(api: Any, tickets: An
         "T-6": "met",
     }
     assert get(api("read"), "?state=all&period=2026-10").json()["tickets"] == []
+
+
+def test_open_tickets_of_a_period_asked_for(api: Any, tickets: Any) -> None:
+    november = get(api("read"), "?state=open&period=2026-11").json()
+    assert november["period"] == "2026-11"
+    assert {t["external_id"] for t in november["tickets"]} == {"T-1", "T-2", "T-3", "T-4"}
+    october = get(api("read"), "?state=open&period=2026-10").json()
+    assert (october["period"], october["tickets"]) == ("2026-10", [])
 
 
 def test_a_ticket_resent_with_another_priority_is_judged_under_it(api: Any, tickets: Any) -> None:

@@ -64,7 +64,7 @@ def test_a_ticket_sent_without_pauses_keeps_the_stored_ones(client: Any) -> None
     [
         ("soon", "paused", "must be a list"),
         ([{"from": "2026-11-21T10:00:00Z"}, 3], "paused[1]", "must be an object"),
-        ([{"from": "2026-11-21T10:00:00Z", "until": None}], "paused[0]", "must be an object"),
+        ([{"from": "2026-11-21T10:00:00Z", "until": None}], "paused[0].until", "not a field"),
         ([{"to": "2026-11-21T10:00:00Z"}], "paused[0]", "must be an object"),
         ([{"from": "2026-11-20T15:00:00Z", "to": None}], "paused[0].from", "before opened_at"),
         (
@@ -88,6 +88,14 @@ def test_a_ticket_sent_without_pauses_keeps_the_stored_ones(client: Any) -> None
             "paused[1]",
             "only the last may be open",
         ),
+        (
+            [
+                {"from": "2026-11-22T10:00:00Z", "to": "2026-11-22T12:00:00Z"},
+                {"from": "2026-11-21T10:00:00Z", "to": "2026-11-21T13:00:00Z"},
+            ],
+            "paused[1].from",
+            "is before the pause before it",
+        ),
         ([{"from": "2026-11-26T10:00:00Z", "to": None}], "paused[0].from", "in the future"),
         ([{"from": "2026-11-21T10:00", "to": None}], "paused[0].from", "is not an ISO 8601"),
     ],
@@ -102,6 +110,23 @@ def test_bad_pauses_name_the_pause_and_store_nothing(
     (error,) = response.json()["errors"]
     assert (error["index"], error["field"]) == (1, field)
     assert message in error["message"]
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("paused", "field", "message"),
+    [
+        ([{"from": "2026-11-24T10:00:00Z", "to": None}], "paused[0].from", "before resolved_at"),
+        ([{"from": "2026-11-21T10:00:00Z", "to": None}], "paused[0].to", "is not paused"),
+    ],
+)
+def test_a_resolved_ticket_takes_no_pause_after_its_clock_stopped(
+    client: Any, paused: Any, field: str, message: str
+) -> None:
+    response = post(client, [ticket(resolved_at="2026-11-23T12:00:00Z", paused=paused)])
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert (error["field"], message in error["message"]) == (field, True)
     assert not Ticket.objects.exists()
 
 

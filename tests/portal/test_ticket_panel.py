@@ -31,7 +31,7 @@ def test_the_panel_shows_due_times_time_left_and_breaches(
     assert "15 min of business hours left" in panel
     assert "30 min of business hours left" in panel
     assert "paused" in panel[panel.index("T-3") :]
-    assert "15 h over" in panel  # T-4
+    assert "15 h of business hours over" in panel  # T-4
     breached = panel[panel.index("Breached in 2026-11") :]
     assert "T-4" in breached and "T-1" not in breached
     assert panel.index("T-4") < panel.index("T-1") < panel.index("T-2") < panel.index("T-3")
