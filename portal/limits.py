@@ -6,8 +6,10 @@ Counters are keyed by digests, so the cache never holds a username or an email a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +26,17 @@ def _digest(*parts: str) -> str:
 
 
 def _address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or behind ``TRUSTED_PROXY_HOPS`` proxies the
+    address the outermost of them appended to X-Forwarded-For (what a client writes there
+    itself lies further left and is never read). A malformed entry falls back to
+    REMOTE_ADDR."""
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops:
+        chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        chain = [part for part in chain if part]
+        if len(chain) >= hops:
+            with contextlib.suppress(ValueError):
+                return str(ipaddress.ip_address(chain[-hops]))
     return str(request.META.get("REMOTE_ADDR", ""))
 
 

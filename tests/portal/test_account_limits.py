@@ -133,3 +133,26 @@ def test_one_address_may_not_flood_many_accounts(client: Any, staff: Any, settin
     # Another address is not held back.
     assert reset(Client(), "ops@example.com", REMOTE_ADDR="10.0.0.7").status_code == 302
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "address"),
+    [
+        (0, "203.0.113.9", "10.0.0.1"),  # no proxy trusted: what a client writes is ignored
+        (1, "203.0.113.9", "203.0.113.9"),
+        (1, "198.51.100.7, 203.0.113.9", "203.0.113.9"),  # the first is the client's own say
+        (2, "198.51.100.7, 203.0.113.9, 10.0.0.2", "203.0.113.9"),
+        (1, "not-an-address", "10.0.0.1"),
+        (2, "203.0.113.9", "10.0.0.1"),  # fewer hops than proxies: nothing to trust
+    ],
+)
+def test_the_client_address_behind_trusted_proxies(
+    settings: Any, hops: int, forwarded: str, address: str
+) -> None:
+    from django.test import RequestFactory
+
+    from portal.limits import _address
+
+    settings.TRUSTED_PROXY_HOPS = hops
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert _address(request) == address
