@@ -62,8 +62,12 @@ def delivery_handle(
     stored.
     """
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        payload = json.loads(body.decode("utf-8"))  # RFC 8259 §8.1: JSON exchanged is UTF-8
+    except UnicodeDecodeError:
+        return _malformed(Malformed("body", "is not text in UTF-8"))
+    except RecursionError:
+        return _malformed(Malformed("body", "nests too deeply to be a webhook body"))
+    except ValueError as error:
         return _malformed(Malformed("body", f"is not valid JSON: {str(error)[:200]}"))
     ctx = context_for(key, csv=False, kind="incidents")
     lookup = _lookup(integration, kind, ctx)

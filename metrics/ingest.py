@@ -417,6 +417,9 @@ def _incident(record: dict[str, Any], ctx: Context) -> IncidentRow:
     if resolved is not None and resolved < started:
         raise _RecordError("resolved_at", "must not be before started_at")
     updates = _status_updates(record["updates"], ctx) if "updates" in record else None
+    for i, update in enumerate(updates or ()):
+        if update.at < started:
+            raise _RecordError(f"updates[{i}].at", "must not be before started_at")
     return IncidentRow(sid, external_id, title, impact, started, resolved, updates)
 
 

@@ -71,12 +71,14 @@ def _published(
     return response
 
 
+@csrf_exempt  # read-only: a POST gets 405, not a CSRF refusal
 @require_safe
 def page(request: HttpRequest) -> HttpResponse:
     output = publish.cached("status:page", publish.page_bytes)
     return _published(request, output, "text/html; charset=utf-8", revalidate=True)
 
 
+@csrf_exempt  # read-only: a POST gets 405, not a CSRF refusal
 @require_safe
 def status_json(request: HttpRequest) -> HttpResponse:
     return _published(
@@ -84,6 +86,7 @@ def status_json(request: HttpRequest) -> HttpResponse:
     )
 
 
+@csrf_exempt  # read-only: a POST gets 405, not a CSRF refusal
 @require_safe
 def feed(request: HttpRequest) -> HttpResponse:
     output = publish.cached("status:feed", publish.feed_bytes)
@@ -93,6 +96,7 @@ def feed(request: HttpRequest) -> HttpResponse:
 BADGE_CHAR_WIDTH = 7  # px per character of the 11 px sans-serif the badge uses
 
 
+@csrf_exempt  # read-only: a POST gets 405, not a CSRF refusal
 @require_safe
 def badge(request: HttpRequest, service: str) -> HttpResponse:
     """An SVG badge of a public service: its state, or with ``?uptime=24h|7d|30d|90d``

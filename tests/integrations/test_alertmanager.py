@@ -294,3 +294,18 @@ def test_a_delivery_over_the_batch_limit_is_413_and_stores_nothing(
     assert response.status_code == 413
     assert f"at most {MAX_RECORDS}" in response.json()["error"]
     assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("[" * 5000 + "]" * 5000, "nests too deeply"),
+        (b'{"alerts": "\xff"}', "UTF-8"),
+    ],
+)
+def test_unreadable_bodies_are_named_plainly(
+    client: APIClient, shop: Any, at_noon: Any, raw: Any, words: str
+) -> None:
+    response = client.post(URL, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert words in response.json()["error"]

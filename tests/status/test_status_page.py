@@ -345,3 +345,8 @@ def test_feed_summaries_show_markup_as_text(public: Service) -> None:
     assert summary is not None and summary.get("type") == "html"
     # Decoded once by the reader, the HTML it gets still shows the title as text.
     assert "<img" not in (summary.text or "") and "&lt;img" in (summary.text or "")
+
+
+@pytest.mark.parametrize("path", ["/status/", "/status.json", "/status/feed.atom"])
+def test_writing_to_a_read_only_output_is_405(public: Service, path: str) -> None:
+    assert Client(enforce_csrf_checks=True).post(path).status_code == 405

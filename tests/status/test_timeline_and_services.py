@@ -110,6 +110,11 @@ def test_updates_are_stored_merged_and_idempotent(api: Any, agreement: Any) -> N
         ),
         ([{"at": "yesterday", "status": "resolved", "message": "x"}], "updates[0].at", "ISO 8601"),
         (
+            [{"at": "2026-03-10T09:59:59Z", "status": "investigating", "message": "x"}],
+            "updates[0].at",
+            "before started_at",
+        ),
+        (
             [{"at": "2026-03-10T10:05:00Z", "status": "resolved"}],
             "updates[0].message",
             "is required",
