@@ -11,3 +11,13 @@ def prune_deliveries() -> int:
     from integrations.services import deliveries_prune
 
     return deliveries_prune()
+
+
+@shared_task(acks_late=True)
+def pull_prometheus() -> int:
+    """Read every enabled Prometheus source from where it last stopped (SPEC §4, Pull).
+    A failing source keeps its position and shows its error in admin; no retry here,
+    beat's next minute is the retry. Returns the rows stored."""
+    from integrations.prometheus import sources_pull
+
+    return sum(result.accepted for result in sources_pull())
