@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -93,6 +94,8 @@ class PrometheusSourceAdmin(admin.ModelAdmin):
     readonly_fields = ["state", "last_error", "last_attempt_at", "last_success_at", "created_at"]
     inlines = [PrometheusQueryInline]
     actions = ["pull_now"]
+    # Prometheus is mostly reached over plain HTTP inside a network.
+    formfield_overrides = {models.URLField: {"assume_scheme": "http"}}
 
     @admin.display(description="last error")
     def last_error_short(self, obj: PrometheusSource) -> str:
