@@ -25,7 +25,7 @@ class FakePrometheus:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            def do_GET(self) -> None:
                 fake._answer(self)
 
             def log_message(self, *args: Any) -> None:
