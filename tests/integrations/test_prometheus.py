@@ -441,3 +441,26 @@ def test_admin_shows_the_source_state_and_error(
         admin_client.get(f"/admin/integrations/prometheussource/{source.pk}/change/").status_code
         == 200
     )
+
+
+def test_the_beat_task_pulls_enabled_sources_once_at_a_time(
+    fake: FakePrometheus, probes_doc: Any
+) -> None:
+    from django.core.cache import cache
+
+    from integrations.tasks import PULL_LOCK, pull_prometheus
+
+    blackbox(fake)
+    source = add_source(fake)
+    PrometheusSource.objects.create(name="off", base_url="http://127.0.0.1:1", enabled=False)
+    cache.add(PULL_LOCK, 1)
+    with time_machine.travel(NOW, tick=False):
+        assert pull_prometheus() == 0
+    assert fake.requests == []
+    cache.delete(PULL_LOCK)
+    with time_machine.travel(NOW, tick=False):
+        assert pull_prometheus() == 2 * 61
+    assert cache.get(PULL_LOCK) is None
+    source.refresh_from_db()
+    assert source.state == PrometheusSource.State.OK
+    assert PrometheusSource.objects.get(name="off").state == PrometheusSource.State.NEW
