@@ -464,3 +464,26 @@ def test_the_beat_task_pulls_enabled_sources_once_at_a_time(
     source.refresh_from_db()
     assert source.state == PrometheusSource.State.OK
     assert PrometheusSource.objects.get(name="off").state == PrometheusSource.State.NEW
+
+
+def test_admin_pull_now_reads_the_chosen_sources_and_reports_each(
+    admin_client: Any, fake: FakePrometheus, probes_doc: Any
+) -> None:
+    blackbox(fake)
+    source = add_source(fake)
+    broken = PrometheusSource.objects.create(name="broken", base_url="http://127.0.0.1:1")
+    PrometheusQuery.objects.create(
+        source=broken, service=Service.objects.get(key="api"), probe_success="up"
+    )
+    with time_machine.travel(NOW, tick=False):
+        page = admin_client.post(
+            "/admin/integrations/prometheussource/",
+            {"action": "pull_now", "_selected_action": [source.pk, broken.pk]},
+            follow=True,
+        )
+    assert page.status_code == 200
+    text = page.content.decode()
+    # Django's message list capitalises the first letter.
+    assert "Prom: 122 stored" in text
+    assert "Broken: Prometheus is unreachable at http://127.0.0.1:1" in text
+    assert ProbeResult.objects.count() == 122
