@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-fast test-deep lint format bench migrate clean
+.PHONY: venv run test test-fast test-deep e2e lint format bench migrate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -32,6 +32,10 @@ test-fast: venv
 ## test-deep: the property tests only, with fresh random examples and five times as many (HYPOTHESIS_PROFILE=deep)
 test-deep: venv
 	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -m hypothesis $(PYTEST_ARGS)
+
+## e2e: against the real Prometheus, blackbox exporter and Alertmanager (Debian packages prometheus, prometheus-blackbox-exporter, prometheus-alertmanager)
+e2e: venv
+	$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 ## lint: ruff (lint and format check), migrations up to date, mypy
 lint: venv

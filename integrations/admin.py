@@ -3,10 +3,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from integrations.models import Delivery, Integration, ServiceMapping
+from integrations.models import (
+    Delivery,
+    Integration,
+    PrometheusQuery,
+    PrometheusSource,
+    ServiceMapping,
+)
 
 
 class ServiceMappingInline(admin.TabularInline):
@@ -61,3 +68,48 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class PrometheusQueryInline(admin.StackedInline):
+    model = PrometheusQuery
+    extra = 1
+    autocomplete_fields = ["service"]
+
+
+@admin.register(PrometheusSource)
+class PrometheusSourceAdmin(admin.ModelAdmin):
+    """Prometheus servers read every minute; their state and last error (SPEC §4, Pull)."""
+
+    list_display = [
+        "name",
+        "base_url",
+        "enabled",
+        "state",
+        "pulled_until",
+        "last_success_at",
+        "last_error_short",
+    ]
+    list_filter = ["state", "enabled"]
+    search_fields = ["name", "base_url"]
+    readonly_fields = ["state", "last_error", "last_attempt_at", "last_success_at", "created_at"]
+    inlines = [PrometheusQueryInline]
+    actions = ["pull_now"]
+    # Prometheus is mostly reached over plain HTTP inside a network.
+    formfield_overrides = {models.URLField: {"assume_scheme": "http"}}
+
+    @admin.display(description="last error")
+    def last_error_short(self, obj: PrometheusSource) -> str:
+        return obj.last_error[:120]
+
+    @admin.action(description="Pull now, from where each stopped")
+    def pull_now(self, request: HttpRequest, queryset: QuerySet[PrometheusSource]) -> None:
+        from integrations.prometheus import source_pull
+
+        for source in queryset:
+            result = source_pull(source)
+            if result.error:
+                self.message_user(request, f"{source.name}: {result.error}", level=messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{source.name}: {result.accepted} stored", level=messages.SUCCESS
+                )

@@ -146,3 +146,92 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.received_at:%Y-%m-%d %H:%M:%S} → {self.status_code}"
+
+
+class PrometheusSource(models.Model):
+    """A Prometheus server the portal reads measurements from (SPEC §4, Integrations,
+    Pull): where it is, how to authenticate, and how far it has been read."""
+
+    class State(models.TextChoices):
+        NEW = "new", "never pulled"
+        OK = "ok", "pulling"
+        FAILING = "failing", "failing"
+
+    name = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="The source name of its measurements: the name an agreement's measured_by lists",
+    )
+    base_url = models.URLField(
+        max_length=500, help_text="e.g. http://prometheus.internal:9090 (the API is under /api/v1/)"
+    )
+    bearer_token = models.CharField(max_length=500, blank=True)
+    basic_username = models.CharField(max_length=200, blank=True)
+    basic_password = models.CharField(max_length=200, blank=True)
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, help_text="per request to Prometheus"
+    )
+    enabled = models.BooleanField(default=True, help_text="read by beat every minute")
+    pulled_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="the last step read; the next pull starts one step later",
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.NEW)
+    last_error = models.TextField(blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["new", "ok", "failing"]),
+                name="integrations_prometheussource_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(timeout_seconds__gte=1),
+                name="integrations_prometheussource_timeout_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrometheusQuery(models.Model):
+    """The PromQL that measures one service at one source: probe success (0 or 1 per
+    series, each series a probe location) with an optional latency in seconds, or good
+    and total event counts per step."""
+
+    class Kind(models.TextChoices):
+        PROBES = "probes", "probe success and latency"
+        EVENTS = "events", "good and total events"
+
+    source = models.ForeignKey(PrometheusSource, on_delete=models.CASCADE, related_name="queries")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PROBES)
+    probe_success = models.TextField(blank=True, help_text='e.g. probe_success{job="blackbox"}')
+    probe_latency_seconds = models.TextField(
+        blank=True, help_text='e.g. probe_duration_seconds{job="blackbox"}'
+    )
+    good = models.TextField(blank=True, help_text="events that met the objective, per minute")
+    total = models.TextField(blank=True, help_text="all events, per minute")
+
+    class Meta:
+        ordering = ["source", "service"]
+        verbose_name_plural = "Prometheus queries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "service"], name="integrations_prometheusquery_unique"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="probes") & ~Q(probe_success=""))
+                | (Q(kind="events") & ~Q(good="") & ~Q(total="")),
+                name="integrations_prometheusquery_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.name}: {self.service.key} ({self.kind})"

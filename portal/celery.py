@@ -38,6 +38,7 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
             "task": "integrations.tasks.prune_deliveries",
             "schedule": 24 * 3600.0,
         },
+        "pull-prometheus": {"task": "integrations.tasks.pull_prometheus", "schedule": 60.0},
         "expire-claims": {"task": "credits.tasks.expire_claims", "schedule": 3600.0},
         "escalate": {"task": "notifications.tasks.escalate", "schedule": 60.0},
         "send-pending-tasks": {"task": "portal.tasks.send_pending_tasks", "schedule": 60.0},
