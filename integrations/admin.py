@@ -6,7 +6,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from integrations.models import Delivery, Integration, ServiceMapping
+from integrations.models import (
+    CustomerMapping,
+    Delivery,
+    Integration,
+    PriorityMapping,
+    ServiceMapping,
+)
 
 
 class ServiceMappingInline(admin.TabularInline):
@@ -15,13 +21,26 @@ class ServiceMappingInline(admin.TabularInline):
     autocomplete_fields = ["service"]
 
 
+class CustomerMappingInline(admin.TabularInline):
+    model = CustomerMapping
+    extra = 1
+    autocomplete_fields = ["customer"]
+    verbose_name = "customer mapping (Jira project key, Zendesk organisation id)"
+
+
+class PriorityMappingInline(admin.TabularInline):
+    model = PriorityMapping
+    extra = 1
+    verbose_name = "priority mapping (Jira, Zendesk)"
+
+
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "has_secret", "rotated_at", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name"]
     readonly_fields = ["rotated_at", "created_at"]
-    inlines = [ServiceMappingInline]
+    inlines = [ServiceMappingInline, CustomerMappingInline, PriorityMappingInline]
     actions = ["rotate_secret"]
 
     @admin.display(boolean=True, description="secret")
