@@ -132,7 +132,12 @@ class IntegrationAdmin(admin.ModelAdmin):
             except ValueError as error:
                 errors = [str(error)]
             else:
-                rows = deliveries_preview(integration, **maps)
+                rows = deliveries_preview(
+                    integration,
+                    services=maps["services"],
+                    customers=maps["customers"],
+                    priorities=maps["priorities"],
+                )
         context = {
             **self.admin_site.each_context(request),
             "form": form,

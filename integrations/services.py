@@ -110,7 +110,7 @@ def delivery_handle(
     return Outcome(200, {"accepted": accepted, "skipped": skipped}, accepted, skipped)
 
 
-TICKET_KINDS = {
+TICKET_KINDS: dict[str, Callable[[Any, TicketLookup], Translation]] = {
     Integration.Kind.JIRA: jira.translate,
     Integration.Kind.ZENDESK: zendesk.translate,
 }
