@@ -238,6 +238,19 @@ def _num(value: Decimal) -> int | str:
     return format(value.normalize(), "f")
 
 
+def _warnings_from_terms(agreement: Agreement, objectives: list[dict[str, Any]]) -> None:
+    """``warn_at_percent`` lives only in the terms versions: copy it from the newest."""
+    latest = agreement.versions.order_by("-number").values_list("terms", flat=True).first()
+    warn = {
+        o.get("key"): o["warn_at_percent"]
+        for o in (latest or {}).get("objectives") or []
+        if isinstance(o, dict) and o.get("warn_at_percent") is not None
+    }
+    for item in objectives:
+        if item["key"] in warn:
+            item["warn_at_percent"] = warn[item["key"]]
+
+
 def agreement_export(agreement: Agreement) -> dict[str, Any]:
     """The canonical document of an agreement's current terms (same form as ``validate``)."""
     agreement = (
@@ -283,6 +296,7 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             for t in sorted(o.tiers.all(), key=lambda t: -t.below)
         ]
         objectives.append(item)
+    _warnings_from_terms(agreement, objectives)
     described = {
         o.service.key: {
             "name": o.service.name,

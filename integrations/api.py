@@ -18,12 +18,31 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agreements.models import ApiKey
-from integrations import pagerduty
+from integrations import jira, pagerduty, zendesk
 from integrations.models import Integration
 from integrations.services import delivery_handle, delivery_record
 from metrics.api import _RawParser
 
-SIGNATURE_HEADERS = {Integration.Kind.PAGERDUTY: "HTTP_X_PAGERDUTY_SIGNATURE"}
+SIGNATURE_HEADERS = {
+    Integration.Kind.PAGERDUTY: ("HTTP_X_PAGERDUTY_SIGNATURE", "X-PagerDuty-Signature"),
+    Integration.Kind.JIRA: ("HTTP_X_HUB_SIGNATURE", "X-Hub-Signature"),
+    Integration.Kind.ZENDESK: ("HTTP_X_ZENDESK_WEBHOOK_SIGNATURE", "X-Zendesk-Webhook-Signature"),
+}
+TOOL_NAMES = {
+    Integration.Kind.PAGERDUTY: "PagerDuty",
+    Integration.Kind.JIRA: "Jira",
+    Integration.Kind.ZENDESK: "Zendesk",
+}
+
+
+def _signature_valid(kind: str, request: Request, body: bytes, secrets: list[str]) -> bool:
+    header = request.META.get(SIGNATURE_HEADERS[kind][0], "")  # type: ignore[index]
+    if kind == Integration.Kind.JIRA:
+        return jira.signature_valid(body, header, secrets)
+    if kind == Integration.Kind.ZENDESK:
+        stamp = request.META.get("HTTP_X_ZENDESK_WEBHOOK_SIGNATURE_TIMESTAMP", "")
+        return zendesk.signature_valid(body, header, stamp, secrets)
+    return pagerduty.signature_valid(body, header, secrets)
 
 
 class WebhookView(APIView):
@@ -84,20 +103,20 @@ class WebhookView(APIView):
         return only[0] if len(only) == 1 else None
 
     def _signed_integration(self, request: Request, body: bytes) -> Integration:
-        header_name = SIGNATURE_HEADERS.get(self.kind)  # type: ignore[call-overload]
-        header = request.META.get(header_name, "") if header_name else ""
+        names = SIGNATURE_HEADERS.get(self.kind)  # type: ignore[call-overload]
+        header = request.META.get(names[0], "") if names else ""
         if not header:
             how = "Authorization: Bearer <key with the ingest scope>"
-            if header_name:
-                how += " or a signature (X-PagerDuty-Signature)"
+            if names:
+                how += f" or a signature ({names[1]})"
             raise exceptions.NotAuthenticated(f"send {how}")
         now = timezone.now()
         for integration in Integration.objects.filter(kind=self.kind).exclude(secret=""):
-            if pagerduty.signature_valid(body, header, integration.valid_secrets(now)):
+            if _signature_valid(self.kind, request, body, integration.valid_secrets(now)):
                 return integration
         raise exceptions.AuthenticationFailed(
-            "the signature does not match the secret of any PagerDuty integration; "
-            "check the secret stored in admin (Integrations)"
+            f"the signature does not match the secret of any {TOOL_NAMES[self.kind]} "  # type: ignore[index]
+            "integration; check the secret stored in admin (Integrations)"
         )
 
 
@@ -147,4 +166,17 @@ PagerDutyView = _view(
     "A PagerDuty V3 webhook event, signed with X-PagerDuty-Signature or sent with a key.",
 )
 
-__all__ = ["AlertmanagerView", "PagerDutyView", "UptimeKumaView"]
+JiraView = _view(
+    Integration.Kind.JIRA,
+    "Jira Service Management issue webhook",
+    "A Jira issue or comment webhook (signed with X-Hub-Signature: sha256=, or sent with a "
+    "key): the issue becomes a ticket, with first response, resolution and pauses.",
+)
+ZendeskView = _view(
+    Integration.Kind.ZENDESK,
+    "Zendesk ticket event webhook",
+    "A Zendesk ticket event (signed with X-Zendesk-Webhook-Signature and its timestamp "
+    "header, or sent with a key): the ticket, with first response, resolution and pauses.",
+)
+
+__all__ = ["AlertmanagerView", "JiraView", "PagerDutyView", "UptimeKumaView", "ZendeskView"]

@@ -10,14 +10,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from agreements.models import Service
+from agreements.models import Customer, Service
 
 # A rotated secret stays valid this long, so senders can be switched over without loss.
 PREVIOUS_SECRET_GRACE = dt.timedelta(hours=24)
 # Deliveries are kept this long for staff, then pruned by beat.
 DELIVERY_RETENTION = dt.timedelta(days=30)
-# What a delivery's log keeps of its body.
-BODY_KEPT_CHARS = 4000
+# What a delivery's log keeps of its body: enough for a whole ticket webhook (Jira's carry
+# the issue's fields), which the mapping preview translates again.
+BODY_KEPT_CHARS = 65536
 
 
 class Integration(models.Model):
@@ -28,6 +29,8 @@ class Integration(models.Model):
         ALERTMANAGER = "alertmanager", "Prometheus Alertmanager / Grafana alerting"
         UPTIME_KUMA = "uptime-kuma", "Uptime Kuma"
         PAGERDUTY = "pagerduty", "PagerDuty (V3 webhooks)"
+        JIRA = "jira", "Jira Service Management"
+        ZENDESK = "zendesk", "Zendesk"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     name = models.SlugField(
@@ -55,13 +58,22 @@ class Integration(models.Model):
         "PagerDuty's priority or urgency); anything else is degraded. Empty: 'critical' "
         "for Alertmanager, 'high' for PagerDuty",
     )
+    waiting_statuses = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Jira, Zendesk: comma-separated ticket statuses that pause the clock (rule 8) "
+        "while a ticket is in one. Empty: 'pending, hold' for Zendesk, 'Waiting for customer' "
+        "for Jira",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["alertmanager", "uptime-kuma", "pagerduty"]),
+                condition=Q(
+                    kind__in=["alertmanager", "uptime-kuma", "pagerduty", "jira", "zendesk"]
+                ),
                 name="integrations_integration_kind_valid",
             )
         ]
@@ -94,10 +106,19 @@ class Integration(models.Model):
         words = {w.strip().lower() for w in self.outage_severities.split(",") if w.strip()}
         return words or set(DEFAULT_OUTAGE_SEVERITIES.get(self.kind, ()))
 
+    def waiting_words(self) -> set[str]:
+        """The ticket statuses (lower case) during which a ticket's clock stands still."""
+        words = {w.strip().lower() for w in self.waiting_statuses.split(",") if w.strip()}
+        return words or set(DEFAULT_WAITING_STATUSES.get(self.kind, ()))
+
 
 DEFAULT_OUTAGE_SEVERITIES: dict[str, tuple[str, ...]] = {
     Integration.Kind.ALERTMANAGER: ("critical",),
     Integration.Kind.PAGERDUTY: ("high",),
+}
+DEFAULT_WAITING_STATUSES: dict[str, tuple[str, ...]] = {
+    Integration.Kind.JIRA: ("waiting for customer",),
+    Integration.Kind.ZENDESK: ("pending", "hold"),
 }
 
 
@@ -119,6 +140,52 @@ class ServiceMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_name} → {self.service.key}"
+
+
+class CustomerMapping(models.Model):
+    """An external name of a ticket's customer (a Zendesk organisation id or name, a Jira
+    project key) that means one of our customers. A name equal to a customer key needs
+    none."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="customer_mappings"
+    )
+    external_name = models.CharField(max_length=200)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["integration", "external_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "external_name"], name="integrations_customer_map_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_name} → {self.customer.key}"
+
+
+class PriorityMapping(models.Model):
+    """A ticket priority as the tool names it (Jira's "Highest", Zendesk's "urgent") and
+    the priority our agreements name (an objective's ``priority``, e.g. P1). Unmapped
+    priorities are stored as the tool sends them."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="priority_mappings"
+    )
+    external_name = models.CharField(max_length=200)
+    priority = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["integration", "external_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "external_name"], name="integrations_priority_map_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_name} → {self.priority}"
 
 
 class Delivery(models.Model):

@@ -50,6 +50,8 @@ class Incident:
 @dataclass
 class Translation:
     incidents: list[Incident] = field(default_factory=list)
+    # Ticketing tools: ticket records for the tickets ingestion API, in the same wrapper.
+    tickets: list[Incident] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def skip(self, index: int, reason: str) -> None:

@@ -13,12 +13,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agreements.models import ApiKey
-from integrations import alertmanager, pagerduty, uptime_kuma
+from integrations import alertmanager, jira, pagerduty, uptime_kuma, zendesk
 from integrations.models import BODY_KEPT_CHARS, DELIVERY_RETENTION, Delivery, Integration
 from integrations.payloads import Lookup, Malformed, Translation
+from integrations.tickets import Stored, TicketLookup
 from metrics import ingest
 from metrics.api import context_for, refusing_services
-from metrics.models import Incident
+from metrics.models import Incident, Ticket
 from metrics.services import Source
 from metrics.services import ingest as store
 
@@ -69,6 +70,8 @@ def delivery_handle(
         return _malformed(Malformed("body", "nests too deeply to be a webhook body"))
     except ValueError as error:
         return _malformed(Malformed("body", f"is not valid JSON: {str(error)[:200]}"))
+    if kind in TICKET_KINDS:
+        return _tickets_handle(kind, payload, integration, key, endpoint)
     ctx = context_for(key, csv=False, kind="incidents")
     lookup = _lookup(integration, kind, ctx)
     try:
@@ -164,6 +167,84 @@ def _skip_stale_openings(
     translation.incidents = [i for i in translation.incidents if id(i) not in stale]
 
 
+TICKET_KINDS: dict[str, Callable[[Any, TicketLookup], Translation]] = {
+    Integration.Kind.JIRA: jira.translate,
+    Integration.Kind.ZENDESK: zendesk.translate,
+}
+
+
+def ticket_translation(
+    kind: str,
+    payload: Any,
+    integration: Integration | None,
+    ctx: ingest.Context,
+    *,
+    mapped_customers: dict[str, str] | None = None,
+    mapped_priorities: dict[str, str] | None = None,
+) -> Translation:
+    """The tickets a ticketing tool's ``payload`` becomes under the integration's
+    mappings (or those given, for a preview); raises ``Malformed``. Stores nothing."""
+    if mapped_customers is None:
+        mapped_customers = (
+            dict(integration.customer_mappings.values_list("external_name", "customer__key"))
+            if integration is not None
+            else {}
+        )
+    if mapped_priorities is None:
+        mapped_priorities = (
+            dict(integration.priority_mappings.values_list("external_name", "priority"))
+            if integration is not None
+            else {}
+        )
+    waiting = (integration or Integration(kind=kind)).waiting_words()
+    lookup = TicketLookup(
+        customers=ctx.customers,
+        mapped_customers=mapped_customers,
+        mapped_priorities=mapped_priorities,
+        waiting=waiting,
+        stored=_stored_ticket,
+        now=ctx.now,
+    )
+    return TICKET_KINDS[kind](payload, lookup)
+
+
+def _tickets_handle(
+    kind: str, payload: Any, integration: Integration | None, key: ApiKey | None, endpoint: str
+) -> Outcome:
+    ctx = context_for(key, csv=False, kind="tickets")
+    try:
+        translation = ticket_translation(kind, payload, integration, ctx)
+    except Malformed as error:
+        return _malformed(error)
+    accepted = 0
+    if translation.tickets:
+        try:
+            rows = ingest.validate_batch(
+                ingest.TICKETS, [t.record for t in translation.tickets], ctx
+            )
+        except ingest.BatchInvalid as error:
+            return _invalid(translation, error, translation.tickets)
+        source = key.name if key is not None else integration.name if integration else kind
+        result = store(
+            "tickets",
+            rows=rows,
+            closed=ctx.closed_customers,  # type: ignore[attr-defined]
+            source=Source(name=source, endpoint=endpoint, api_key_id=key.pk if key else None),
+        )
+        accepted = result.accepted
+    skipped = sorted(translation.skipped, key=lambda s: s["index"])
+    return Outcome(200, {"accepted": accepted, "skipped": skipped}, accepted, skipped)
+
+
+def _stored_ticket(customer_id: int, external_id: str) -> Stored | None:
+    row = (
+        Ticket.objects.filter(customer_id=customer_id, external_id=external_id)
+        .values_list("opened_at", "first_response_at", "resolved_at", "paused")
+        .first()
+    )
+    return None if row is None else (row[0], row[1], row[2], list(row[3] or []))
+
+
 def _lookup(integration: Integration | None, kind: str, ctx: ingest.Context) -> Lookup:
     mapped: dict[str, str] = {}
     if integration is not None:
@@ -211,10 +292,13 @@ def _malformed(error: Malformed) -> Outcome:
     )
 
 
-def _invalid(translation: Translation, error: ingest.BatchInvalid) -> Outcome:
+def _invalid(
+    translation: Translation, error: ingest.BatchInvalid, items: list[Any] | None = None
+) -> Outcome:
+    items = translation.incidents if items is None else items
     errors = []
     for problem in error.errors:
-        item = translation.incidents[problem["index"]] if problem["index"] is not None else None
+        item = items[problem["index"]] if problem["index"] is not None else None
         where = item.paths.get(problem["field"], problem["field"]) if item else problem["field"]
         errors.append(
             {"index": item.index if item else None, "field": where, "message": problem["message"]}

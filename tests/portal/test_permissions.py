@@ -93,6 +93,24 @@ def _ingest_bodies() -> dict[str, list[dict[str, Any]]]:
                 "data": {"id": "P1", "title": "Down", "service": {"summary": "hosted-api"}},
             }
         },
+        "jira": {  # type: ignore[dict-item]
+            "webhookEvent": "jira:issue_created",
+            "issue": {
+                "key": "ACME-1",
+                "fields": {
+                    "project": {"key": "acme"},
+                    "priority": {"name": "P1"},
+                    "status": {"name": "Open"},
+                    "created": ts,
+                    "updated": ts,
+                },
+            },
+        },
+        "zendesk": {  # type: ignore[dict-item]
+            "type": "zen:event-type:ticket.created",
+            "time": ts,
+            "detail": {"id": "1", "status": "NEW", "organization_id": "acme", "created_at": ts},
+        },
     }
 
 
@@ -147,7 +165,7 @@ MATRIX: list[tuple[str, str, Any, list[int]]] = [
     # services are unknown to it), as a tool's webhook must not be retried forever.
     *[
         ("post", f"/api/v1/integrations/{tool}/", tool, [401, 403, 403, 200, 200, 403, 200])
-        for tool in ("alertmanager", "uptime-kuma", "pagerduty")
+        for tool in ("alertmanager", "uptime-kuma", "pagerduty", "jira", "zendesk")
     ],
     ("get", "/metrics", None, [401, 403, 200, 403, 200, 200, 200]),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 
+from agreements import openslo
 from agreements.models import Agreement
 from agreements.services import agreement_export, printable_document
 
@@ -52,18 +53,20 @@ class _Encoder(json.JSONEncoder):
 
 
 class Command(BaseCommand):
-    help = "Print an agreement's current document (YAML by default)."
+    help = "Print an agreement's current document (YAML by default; OpenSLO v1 SLOs)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("key")
-        parser.add_argument("--format", choices=["yaml", "json"], default="yaml")
+        parser.add_argument("--format", choices=["yaml", "json", "openslo"], default="yaml")
 
     def handle(self, *args: Any, key: str, format: str, **options: Any) -> None:
         agreement = Agreement.objects.filter(key=key).first()
         if agreement is None:
             raise CommandError(f"no agreement with key {key!r}")
         document = _numbers(printable_document(agreement_export(agreement)))
-        if format == "json":
+        if format == "openslo":
+            self.stdout.write(openslo.export_text(document))
+        elif format == "json":
             self.stdout.write(json.dumps(document, indent=2, cls=_Encoder))
         else:
             self.stdout.write(

@@ -7,12 +7,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from agreements import openslo
 from agreements.document import DocumentError, load_document
 from agreements.services import agreement_import
 
 
 class Command(BaseCommand):
-    help = "Create or update agreements from YAML or JSON documents ('-' reads standard input)."
+    help = (
+        "Create or update agreements from YAML or JSON documents, or OpenSLO v1 SLOs "
+        "('-' reads standard input)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("files", nargs="+", metavar="FILE")
@@ -32,9 +36,15 @@ class Command(BaseCommand):
                     continue
                 try:
                     with transaction.atomic():
-                        results.append(
-                            agreement_import(data=load_document(text), actor="import_agreement")
+                        documents = (
+                            openslo.import_text(text)
+                            if openslo.is_openslo(text)
+                            else [load_document(text)]
                         )
+                        for document in documents:
+                            results.append(
+                                agreement_import(data=document, actor="import_agreement")
+                            )
                 except DocumentError as error:
                     label = "standard input" if name == "-" else name
                     problems.extend(
