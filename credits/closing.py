@@ -165,6 +165,7 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
     row.save()
     _advance_watermarks(row, result)
     ledger.on_period_closed(period=row, now=now)
+    ledger.enter_bonus(period=row, now=now)
     transaction.on_commit(partial(signals.period_closed.send, sender=Period, period=row, at=now))
     return row
 
