@@ -121,7 +121,7 @@ def test_any_objective_counts_only_common_down_time_from_incidents() -> None:
 
 
 def test_bonus_is_entered_at_close_beside_the_credit_and_restated() -> None:
-    agreement = imported()
+    imported()
     probes("web-frontend", MARCH, 1000, True)
     probes("payments-gateway", MARCH, 1000, True)
     close_due_periods(now=AFTER_MARCH)
