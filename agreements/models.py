@@ -266,6 +266,8 @@ class Objective(models.Model):
     # Rule 18: an availability objective over several services (their keys, instead of
     # ``service``), combined "all" (in series) or "any" (redundant).
     services = models.JSONField(default=list, blank=True)
+    # The same services as rows, for finding the agreements a measurement concerns.
+    listed_services = models.ManyToManyField(Service, blank=True, related_name="listed_in")
     combine = models.CharField(max_length=3, blank=True)
     # Rule 12: bonus tiers [{"above", "percent"}] the provider earns, as in the document.
     bonus = models.JSONField(default=list, blank=True)

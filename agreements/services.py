@@ -153,8 +153,7 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
         service = None
         if item.get("service"):
             service, _ = Service.objects.get_or_create(key=item["service"])
-        for key in item.get("services", ()):
-            Service.objects.get_or_create(key=key)
+        listed = [Service.objects.get_or_create(key=key)[0] for key in item.get("services", ())]
         objective, _ = Objective.objects.update_or_create(
             agreement=agreement,
             key=item["key"],
@@ -175,6 +174,7 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
                 "bonus": item.get("bonus", []),
             },
         )
+        objective.listed_services.set(listed)
         objective.tiers.all().delete()
         CreditTier.objects.bulk_create(
             CreditTier(

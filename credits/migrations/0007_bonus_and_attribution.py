@@ -7,7 +7,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agreements', '0006_objective_services_combine_bonus'),
         ('credits', '0006_failures'),
     ]
 

@@ -248,3 +248,24 @@ def test_database_path_matches_the_engine(web: Any, pay: Any, combine: str) -> N
         expected.attribution["web-frontend"],
         expected.attribution["payments-gateway"],
     ]
+
+
+def test_measurements_of_any_listed_service_concern_the_agreement() -> None:
+    from credits.recompute import agreements_using
+    from metrics.api import refusing_services
+
+    with time_machine.travel(MARCH, tick=False):
+        doc = checkout_doc()
+        doc["measured_by"] = ["provider-monitoring"]
+        agreement = agreement_import(data=doc).agreement
+    pay = Service.objects.get(key="payments-gateway").pk
+    assert agreements_using(service_ids=[pay]) == [agreement.pk]
+    assert refusing_services("someone-else", {pay}) == {pay}
+    assert refusing_services("provider-monitoring", {pay}) == set()
+
+
+def test_closing_advances_the_watermark_of_every_listed_service() -> None:
+    imported()
+    close_due_periods(now=AFTER_MARCH)
+    for key in ("web-frontend", "payments-gateway"):
+        assert Service.objects.get(key=key).closed_until == dt.datetime(2026, 4, 1, tzinfo=UTC)
