@@ -201,6 +201,7 @@ class ComplianceHistoryView(APIView):
                         "amount": f"{row.credit_amount:.2f}",
                         "currency": agreement.currency,
                     },
+                    "bonus": bonus_json(agreement, row, evaluations),
                     "objectives": [
                         {
                             "key": e.objective_key,

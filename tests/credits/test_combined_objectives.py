@@ -269,3 +269,47 @@ def test_closing_advances_the_watermark_of_every_listed_service() -> None:
     close_due_periods(now=AFTER_MARCH)
     for key in ("web-frontend", "payments-gateway"):
         assert Service.objects.get(key=key).closed_until == dt.datetime(2026, 4, 1, tzinfo=UTC)
+
+
+def test_reversing_a_bonus_never_hides_the_credit_from_a_later_restatement() -> None:
+    """A bonus reversed on its own (credit unchanged) must not count as the credit's
+    reversal when a later restatement changes the credit."""
+    doc = checkout_doc()
+    doc["objectives"][0]["bonus"] = [{"above": "99.5", "percent": 2}]
+    doc["objectives"][0]["credits"] = []
+    doc["objectives"].append(
+        {
+            "key": "web-only",
+            "indicator": "availability",
+            "service": "web-frontend",
+            "target": 99,
+            "credits": [{"below": "99.99", "percent": 10}, {"below": "99.5", "percent": 20}],
+        }
+    )
+    with time_machine.travel(MARCH, tick=False):
+        agreement_import(data=doc)
+    probes("web-frontend", MARCH, 999, True)
+    probes("web-frontend", MARCH + 999 * MINUTE, 1, False)
+    probes("payments-gateway", MARCH, 1000, True)
+    close_due_periods(now=AFTER_MARCH)
+    period = Period.objects.get(period="2026-03")
+    assert (period.credit_amount, period.bonus_amount) == (Decimal("100.00"), Decimal("20.00"))
+
+    later = AFTER_MARCH + dt.timedelta(days=1)
+    for location in ("p2", "p3"):  # payments down 10 more minutes: the bonus goes
+        probes("payments-gateway", MARCH + 100 * MINUTE, 10, False, location)
+    with time_machine.travel(later, tick=False):
+        restate_period(period_id=period.pk, actor="staff", reason="payments outage")
+    for location in ("p2", "p3"):  # web down 5 more minutes: the credit changes
+        probes("web-frontend", MARCH + 200 * MINUTE, 5, False, location)
+    with time_machine.travel(later + dt.timedelta(hours=1), tick=False):
+        restate_period(period_id=period.pk, actor="staff", reason="web outage")
+
+    entries = sorted((e.kind, e.amount) for e in LedgerEntry.objects.all())
+    assert entries == [
+        ("bonus", Decimal("-20.00")),
+        ("credit", Decimal("100.00")),
+        ("credit", Decimal("200.00")),
+        ("reversal", Decimal("-100.00")),
+        ("reversal", Decimal("20.00")),
+    ]

@@ -97,6 +97,10 @@ def test_bonus_in_api_is_not_netted(api: Any, bonus_march: Any) -> None:
     assert data["credit"]["amount"] == "0.00"
     assert data["bonus"] == {"amount": "20.00", "currency": "EUR"}
     assert data["objectives"][0]["bonus_percent"] == 2
+    history = api("read").get(
+        f"/api/v1/agreements/{bonus_march.key}/compliance/history/?from=2026-03&to=2026-03"
+    )
+    assert history.json()["periods"][0]["bonus"] == {"amount": "20.00", "currency": "EUR"}
     ledger = api("read").get(f"/api/v1/agreements/{bonus_march.key}/ledger/").json()
     assert [(e["kind"], e["amount"]) for e in ledger["entries"]] == [("bonus", "-20.00")]
 
