@@ -8,9 +8,11 @@ the portal may all use it. See docs/rules.md#rule-19--figures-shown-to-people.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 __all__ = [
+    "attribution",
     "count",
     "duration",
     "milliseconds",
@@ -167,3 +169,21 @@ def multiple(value: Decimal | int | float) -> str:
     just under a threshold never reads as reaching it: ``multiple(14.39)`` -> ``"14.3×"``."""
     shown = _decimal(value).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
     return f"{abs(shown) if shown == 0 else shown:f}×"
+
+
+def attribution(shares: Iterable[Mapping[str, str]], unit: str) -> str:
+    """Rule 18's attribution of an objective over several services, in words: each
+    service, its supplier and the bad time it was down for, e.g. ``"web-frontend
+    (Example Web Ltd) 10 min, payments-gateway (PayCo) 20 min"``. ``shares`` as stored
+    on an evaluation (``service``, ``provider``, ``bad`` as a decimal string); ``unit``
+    ``minutes`` or ``seconds``. Empty for an objective over one service."""
+    parts = []
+    for share in shares:
+        bad = _decimal(share["bad"]) * (60 if unit == "minutes" else 1)
+        who = (
+            f"{share['service']} ({share['provider']})"
+            if share.get("provider")
+            else share["service"]
+        )
+        parts.append(f"{who} {duration(bad)}")
+    return ", ".join(parts)

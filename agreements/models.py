@@ -263,6 +263,14 @@ class Objective(models.Model):
     threshold_ms = models.PositiveIntegerField(null=True, blank=True)
     threshold_seconds = models.PositiveIntegerField(null=True, blank=True)
     priority = models.CharField(max_length=32, blank=True)
+    # Rule 18: an availability objective over several services (their keys, instead of
+    # ``service``), combined "all" (in series) or "any" (redundant).
+    services = models.JSONField(default=list, blank=True)
+    # The same services as rows, for finding the agreements a measurement concerns.
+    listed_services = models.ManyToManyField(Service, blank=True, related_name="listed_in")
+    combine = models.CharField(max_length=3, blank=True)
+    # Rule 12: bonus tiers [{"above", "percent"}] the provider earns, as in the document.
+    bonus = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["agreement", "position"]
@@ -286,10 +294,12 @@ class Objective(models.Model):
                 ),
                 name="agreements_objective_indicator_valid",
             ),
-            # Measurement indicators need a service; only availability has a source.
+            # Measurement indicators need a service (or several: combine is set only
+            # with services, rule 18); only availability has a source.
             models.CheckConstraint(
                 condition=Q(indicator__in=["response_time", "resolution_time"])
-                | Q(service__isnull=False),
+                | Q(service__isnull=False)
+                | Q(indicator="availability", combine__in=["all", "any"]),
                 name="agreements_objective_service_required",
             ),
             models.CheckConstraint(

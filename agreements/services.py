@@ -153,6 +153,7 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
         service = None
         if item.get("service"):
             service, _ = Service.objects.get_or_create(key=item["service"])
+        listed = [Service.objects.get_or_create(key=key)[0] for key in item.get("services", ())]
         objective, _ = Objective.objects.update_or_create(
             agreement=agreement,
             key=item["key"],
@@ -168,8 +169,12 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
                 if "threshold" in item
                 else None,
                 "priority": item.get("priority") or "",
+                "services": item.get("services", []),
+                "combine": item.get("combine", ""),
+                "bonus": item.get("bonus", []),
             },
         )
+        objective.listed_services.set(listed)
         objective.tiers.all().delete()
         CreditTier.objects.bulk_create(
             CreditTier(
@@ -295,6 +300,10 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             {"below": _num(t.below), "percent": _num(t.percent)}
             for t in sorted(o.tiers.all(), key=lambda t: -t.below)
         ]
+        if o.services:
+            item["services"], item["combine"] = list(o.services), o.combine
+        if o.bonus:
+            item["bonus"] = list(o.bonus)
         objectives.append(item)
     _warnings_from_terms(agreement, objectives)
     described = {
@@ -306,6 +315,7 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
         for o in agreement.objectives.all()
         if o.service is not None and (o.service.name or o.service.provider or o.service.public)
     }
+    described |= combined_services_described(agreement.objectives.all())
     return {
         "agreement": agreement.key,
         "customer": {"key": agreement.customer.key, "name": agreement.customer.name},
@@ -329,6 +339,17 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
         ],
         "measured_by": list(agreement.measured_by),
         "services": dict(sorted(described.items())),
+    }
+
+
+def combined_services_described(objectives: Any) -> dict[str, dict[str, Any]]:
+    """The ``services`` map entries of the services listed by objectives over several
+    services (rule 18), for the export: those with a name, supplier or public flag."""
+    keys = {key for o in objectives for key in o.services}
+    return {
+        s.key: {"name": s.name, "provider": s.provider, "public": s.public}
+        for s in Service.objects.filter(key__in=keys)
+        if s.name or s.provider or s.public
     }
 
 

@@ -22,6 +22,7 @@ from agreements.text import TextError, single_line
 from credits.budget import budget_shown
 from credits.models import Evaluation, Period
 from credits.recompute import recompute_agreement
+from credits.shown import bonus_json, combined_json
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 RESTATE_REASON_MAX_LENGTH = 400
@@ -59,6 +60,7 @@ def objective_json(e: Evaluation) -> dict[str, Any]:
         "burn_rate_1h": _number(e.burn_rate_1h),
         "pending": e.pending,
         "credit_percent": _number(e.credit_percent),
+        **combined_json(e),
     }
 
 
@@ -84,6 +86,7 @@ def period_json(agreement: Agreement, row: Period) -> dict[str, Any]:
         "revision": row.revision,
         "objectives": [objective_json(e) for e in evaluations],
     }
+    body["bonus"] = bonus_json(agreement, row, evaluations)
     if row.is_closed:
         body["credit"] = {"amount": f"{row.credit_amount:.2f}", "currency": agreement.currency}
         body["closed_at"] = row.closed_at
@@ -112,7 +115,13 @@ class ComplianceView(APIView):
             OpenApiParameter("period", str, description="YYYY-MM (default: the current period)")
         ],
         responses={
-            200: OpenApiResponse(description="figures of every objective in the period"),
+            200: OpenApiResponse(
+                description="figures of every objective in the period; beside `credit`, "
+                '`bonus` `{"amount", "currency"}` (rule 12, earned by the provider, never '
+                "netted into the credit); per objective `bonus_percent`, and for an "
+                "objective over several services `attribution` `[{service, name, provider, "
+                "bad, unit}]` with `attribution_text` (rule 18)"
+            ),
             400: OpenApiResponse(description="bad period"),
             404: OpenApiResponse(description="unknown"),
         },
@@ -192,6 +201,7 @@ class ComplianceHistoryView(APIView):
                         "amount": f"{row.credit_amount:.2f}",
                         "currency": agreement.currency,
                     },
+                    "bonus": bonus_json(agreement, row, evaluations),
                     "objectives": [
                         {
                             "key": e.objective_key,

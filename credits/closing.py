@@ -165,6 +165,7 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
     row.save()
     _advance_watermarks(row, result)
     ledger.on_period_closed(period=row, now=now)
+    ledger.enter_bonus(period=row, now=now)
     transaction.on_commit(partial(signals.period_closed.send, sender=Period, period=row, at=now))
     return row
 
@@ -172,6 +173,7 @@ def close_period(*, period_id: int, now: dt.datetime | None = None) -> Period | 
 def _advance_watermarks(row: Period, result: PeriodResult) -> None:
     """Data older than a closed period's end is late from now on (flagged at ingestion)."""
     keys = {o.service for o in result.terms.objectives if o.service}
+    keys |= {key for o in result.terms.objectives for key in o.services}
     for service in Service.objects.filter(key__in=keys).order_by("pk"):  # the lock order
         if service.closed_until is None or service.closed_until < row.end:
             Service.objects.filter(pk=service.pk).update(closed_until=row.end)

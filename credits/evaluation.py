@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from agreements import engine
 from agreements.engine import Kind, Status
 from agreements.models import Agreement, Service, TermsVersion
-from credits import checkpoints, coverage, measure
+from credits import checkpoints, combined, coverage, measure
 from credits.terms import ObjectiveTerms, Terms, terms_of
 from metrics.models import Incident, Maintenance, Ticket, pauses_from_json
 
@@ -39,6 +39,8 @@ class ObjectiveResult:
     burn_rate_1h: Decimal | None
     status: Status
     credit_percent: Decimal
+    bonus_percent: Decimal = Decimal(0)  # rule 12's bonus tiers
+    attribution: tuple[combined.Share, ...] = ()  # rule 18, objectives over several services
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class PeriodResult:
     subtotal: Decimal  # Σ objective credits, exact (rule 12)
     cap: Decimal  # the most the period can credit, exact
     credit: Decimal  # min(subtotal, cap), half-up to 0.01
+    bonus: Decimal = Decimal(0)  # earned by the provider (rule 12), half-up to 0.01
     # Checkpoints read in full this time, to store. Only for open periods evaluated with
     # checkpoints.
     new_checkpoints: checkpoints.Saved = field(default_factory=dict)
@@ -187,6 +190,8 @@ class _Batch:
         self.counts: dict[CountKey, Pair] = {}
         self.outages: dict[int, list[Outage]] = {}
         self.tickets: dict[int, list[TicketRow]] = {}
+        self.combined = combined.Reads()
+        self.shares: dict[tuple[int, str], tuple[combined.Share, ...]] = {}
 
     def results(self) -> list[PeriodResult]:
         self._load_services()
@@ -203,6 +208,7 @@ class _Batch:
 
     def _load_services(self) -> None:
         keys = {o.service for p in self.todo for o in p.terms.objectives if o.service}
+        keys |= {key for p in self.todo for o in p.terms.objectives for key in o.services}
         self.services = dict(Service.objects.filter(key__in=keys).values_list("key", "id"))
 
     def _load_maintenance(self) -> None:
@@ -225,6 +231,7 @@ class _Batch:
             self.counts |= measure.latency_counts(self.latency_requests)
         if self.event_requests:
             self.counts |= measure.event_sums(self.event_requests)
+        self.combined.read()
 
     def _load_outages(self) -> None:
         incident_services = {
@@ -233,6 +240,9 @@ class _Batch:
             for o in p.terms.objectives
             if o.kind == Kind.AVAILABILITY_INCIDENTS and o.service in self.services
         }
+        incident_services |= combined.incident_services(
+            [o for p in self.todo for o in p.terms.objectives], self.services
+        )
         if not incident_services:
             return
         # Outages outside a job's window contribute nothing: the engine clips them to its
@@ -283,6 +293,8 @@ class _Batch:
 
     def _plan(self, n: int, p: _Prepared, o: ObjectiveTerms) -> None:
         """The covered time of objective ``o`` of job ``n``, and the counts to read for it."""
+        if o.services:
+            return self._plan_combined(p, o)
         if o.service is None:
             return
         sid = self.services.get(o.service)
@@ -305,6 +317,18 @@ class _Batch:
         parts[Part.LAST_HOUR] = hour
         for part, ranges in parts.items():
             self._request(CountKey(n, o.key, part), o, sid, ranges)
+
+    def _plan_combined(self, p: _Prepared, o: ObjectiveTerms) -> None:
+        windows = [w for key in o.services for w in self._windows(self.services.get(key), p.bounds)]
+        p.covered[o.key], p.last_hour[o.key], p.whole[o.key] = self.combined.plan(
+            services=self.services,
+            windows=windows,
+            tz=p.terms.timezone,
+            bounds=p.bounds,
+            window=p.window,
+            notice_hours=p.terms.maintenance_notice_hours,
+            o=o,
+        )
 
     def _windows(self, sid: int | None, bounds: engine.Interval) -> tuple[engine.Maintenance, ...]:
         """The service's maintenance windows overlapping the period, in a fixed order (they
@@ -365,6 +389,7 @@ class _Batch:
         objectives = tuple(self._objective_result(n, p, o) for o in p.terms.objectives)
         fee, cap_percent = p.terms.monthly_fee, p.terms.credit_cap_percent
         percents = [r.credit_percent for r in objectives]
+        bonus = engine.period_bonus(monthly_fee=fee, percents=[r.bonus_percent for r in objectives])
         return PeriodResult(
             p.job.period,
             p.bounds,
@@ -380,6 +405,7 @@ class _Batch:
             credit=engine.period_credit(
                 monthly_fee=fee, percents=percents, cap_percent=cap_percent
             ),
+            bonus=bonus,
             new_checkpoints={
                 key: checkpoints.Counted(through, print_, *self._part(n, key, Part.SETTLED))
                 for key, (through, print_) in p.rebuilt.items()
@@ -406,12 +432,24 @@ class _Batch:
             time_based=o.kind in TIME_BASED,
         )
         percent = engine.credit_percent(figures.achieved, o.tiers)
-        return ObjectiveResult(o, figures, budget, burn, status, percent)
+        bonus = engine.bonus_percent(figures.achieved, o.bonus)
+        shares = self.shares.get((n, o.key), ())
+        return ObjectiveResult(o, figures, budget, burn, status, percent, bonus, shares)
 
     def _figures(
         self, n: int, p: _Prepared, o: ObjectiveTerms
     ) -> tuple[engine.Figures, engine.Figures | None]:
         """The objective's figures over its window, and over the window's last hour."""
+        if o.services:
+            figures, hour, self.shares[n, o.key] = self.combined.figures(
+                o=o,
+                services=self.services,
+                outages=self.outages,
+                covered=p.covered.get(o.key, []),
+                hour=p.last_hour.get(o.key, []),
+                now=p.job.now,
+            )
+            return figures, hour
         if o.kind == Kind.AVAILABILITY_PROBES:
             ranges = engine.eligible_minute_ranges(p.covered.get(o.key, []))
             eligible = sum(int((b - a).total_seconds()) // 60 for a, b in ranges)

@@ -100,7 +100,10 @@ def on_period_restated(*, period: Period, actor: str, reason: str, now: dt.datet
     if (
         entered is not None
         and LedgerEntry.objects.filter(
-            period=period, kind=LedgerEntry.Kind.REVERSAL, revision=entered.revision
+            period=period,
+            kind=LedgerEntry.Kind.REVERSAL,
+            revision=entered.revision,
+            idempotency_key__startswith="reversal:",  # not a bonus's reversal
         ).exists()
     ):
         entered = None
@@ -160,6 +163,62 @@ def on_period_restated(*, period: Period, actor: str, reason: str, now: dt.datet
         claim=claim, at=now, state=claim.state, actor=actor, note=f"restated: {reason}"
     )
     transaction.on_commit(partial(signals.claim_changed.send, sender=Claim, claim=claim, at=now))
+
+
+def enter_bonus(
+    *, period: Period, now: dt.datetime, actor: str = "system", reason: str = ""
+) -> None:
+    """Rule 12: the bonus the provider earned in a closed period, as a negative ``bonus``
+    entry beside (never netted into) the credit. On a restatement (``reason`` given) the
+    bonus in force is reversed first, and the restated one entered; nothing is appended
+    when the amount is unchanged. Exactly once per period revision."""
+    amount = period.bonus_amount or Decimal(0)
+    agreement = period.agreement
+    entered = (
+        LedgerEntry.objects.filter(period=period, kind=LedgerEntry.Kind.BONUS)
+        .order_by("-revision", "-id")
+        .first()
+    )
+    if (
+        entered is not None
+        and LedgerEntry.objects.filter(
+            idempotency_key=f"bonus-reversal:{period.pk}:r{entered.revision}"
+        ).exists()
+    ):
+        entered = None
+    if entered is not None and -entered.amount == amount:
+        return
+    if entered is not None:
+        _enter(
+            key=f"bonus-reversal:{period.pk}:r{entered.revision}",
+            agreement=agreement,
+            kind=LedgerEntry.Kind.REVERSAL,
+            amount=-entered.amount,
+            currency=entered.currency,
+            period=period,
+            revision=entered.revision,
+            created_at=now,
+            created_by=actor,
+            reason=f"restatement of {period.period} (bonus): {reason}",
+        )
+    if amount <= 0:
+        return
+    _enter(
+        key=f"bonus:{period.pk}:r{period.revision}",
+        agreement=agreement,
+        kind=LedgerEntry.Kind.BONUS,
+        amount=-amount,
+        currency=agreement.currency,
+        period=period,
+        revision=period.revision,
+        created_at=now,
+        created_by=actor,
+        reason=(
+            f"restated bonus for {period.period}: {reason}"
+            if reason
+            else f"bonus earned by the provider in {period.period} (entered at close)"
+        ),
+    )
 
 
 def record_entry(

@@ -48,6 +48,8 @@ class Period(models.Model):
     credit_subtotal = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
     credit_cap = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     credit_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Rule 12: the bonus the provider earned, beside the credit and never netted into it.
+    bonus_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     late_data = models.BooleanField(
         default=False, help_text="Data arrived after closing; staff may re-evaluate"
     )
@@ -115,6 +117,9 @@ class Evaluation(models.Model):
     burn_rate_1h = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     credit_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
     computed_at = models.DateTimeField()
+    bonus_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
+    # Rule 18: [{"service", "name", "provider", "bad"}], bad in ``unit`` (a decimal string).
+    attribution = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["period", "revision", "position"]
@@ -180,6 +185,7 @@ class LedgerEntry(models.Model):
         APPLIED = "applied", "Applied to invoice"
         ADJUSTMENT = "adjustment", "Adjustment"
         REVERSAL = "reversal", "Reversal"
+        BONUS = "bonus", "Bonus"  # rule 12: earned by the provider, negative
 
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -204,12 +210,16 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["credit", "applied", "adjustment", "reversal"]),
+                condition=Q(kind__in=["credit", "applied", "adjustment", "reversal", "bonus"]),
                 name="credits_ledgerentry_kind_valid",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="credit") | Q(amount__gt=0),
                 name="credits_ledgerentry_credit_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="bonus") | Q(amount__lt=0),
+                name="credits_ledgerentry_bonus_negative",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="applied") | Q(amount__lt=0),

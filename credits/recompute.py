@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from agreements import engine
@@ -69,10 +69,12 @@ def agreements_using(
     *, service_ids: Iterable[int] = (), customer_ids: Iterable[int] = ()
 ) -> list[int]:
     """Agreements whose figures measurements of these services or customers may change."""
+    service_ids = list(service_ids)
     ids = set(
-        Agreement.objects.filter(objectives__service_id__in=list(service_ids)).values_list(
-            "id", flat=True
-        )
+        Agreement.objects.filter(
+            Q(objectives__service_id__in=service_ids)
+            | Q(objectives__listed_services__in=service_ids)  # rule 18
+        ).values_list("id", flat=True)
     )
     customer_ids = list(customer_ids)
     if customer_ids:

@@ -69,4 +69,5 @@ def restate_period(
     )
     if result.credit != old_amount:
         ledger.on_period_restated(period=row, actor=actor, reason=reason.strip(), now=now)
+    ledger.enter_bonus(period=row, now=now, actor=actor, reason=reason.strip())
     return row

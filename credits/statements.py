@@ -44,6 +44,9 @@ class ObjectiveLine:
     tiers: tuple[tuple[Decimal, Decimal], ...]  # (below, percent)
     credit_percent: Decimal
     credit_amount: Decimal  # monthly_fee * percent / 100, unrounded
+    bonus_percent: Decimal = Decimal(0)  # rule 12, earned by the provider
+    # Rule 18, objectives over several services: [{"service", "name", "provider", "bad"}].
+    attribution: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class Statement:
     restatements: tuple[Restatement, ...] = ()
     # Who sent the measurements its figures rest on (SPEC §4, the ingestion log).
     sources: tuple[Source, ...] = ()
+    # Rule 12: the bonus the provider earned, shown beside the credit, never netted.
+    bonus_total: Decimal = Decimal("0.00")
 
 
 def statement_of(agreement: Agreement, period: str) -> Statement | None:
@@ -123,6 +128,7 @@ def statement_of(agreement: Agreement, period: str) -> Statement | None:
         evidence=evidence_of(row, terms),
         restatements=_restatements(row, zone),
         sources=_sources(agreement, row, terms),
+        bonus_total=row.bonus_amount or Decimal("0.00"),
     )
 
 
@@ -130,6 +136,7 @@ def _sources(agreement: Agreement, row: Period, terms: Terms) -> tuple[Source, .
     """The ingestion batches about the period's services (or, for tickets, its customer),
     grouped by source and kind (one query)."""
     keys = {o.service for o in terms.objectives if o.service}
+    keys |= {key for o in terms.objectives for key in o.services}
     found = (
         IngestionBatch.objects.filter(
             Q(services__key__in=keys) | Q(customers__id=agreement.customer_id)
@@ -172,6 +179,8 @@ def _objective_lines(row: Period, terms: Terms) -> tuple[ObjectiveLine, ...]:
             credit_amount=engine.objective_credit(
                 monthly_fee=terms.monthly_fee, percent=e.credit_percent
             ),
+            bonus_percent=e.bonus_percent,
+            attribution=tuple(e.attribution),
         )
         for e in evaluations
     )

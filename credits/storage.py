@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, cast
 from django.db import connection, models
 
 from agreements.models import Agreement
+from credits.combined import attribution_json
 from credits.evaluation import ObjectiveResult, PeriodResult
 from credits.models import Evaluation, Period
 
@@ -37,6 +38,7 @@ def set_credit(row: Period, result: PeriodResult) -> None:
     row.credit_subtotal = fit(result.subtotal, Period._meta.get_field("credit_subtotal"))
     row.credit_cap = fit(result.cap, Period._meta.get_field("credit_cap"))
     row.credit_amount = result.credit  # already rounded to cents by the rule
+    row.bonus_amount = result.bonus  # likewise
 
 
 def fit(value: Decimal | None, field: Any) -> Decimal | None:
@@ -125,6 +127,10 @@ def evaluation_values(row: Period, r: ObjectiveResult, at: Any) -> dict[str, Any
         "burn_rate_1h": _within(r.burn_rate_1h, Evaluation._meta.get_field("burn_rate_1h")),
         "credit_percent": r.credit_percent,
         "computed_at": at,
+        "bonus_percent": r.bonus_percent,
+        "attribution": Evaluation._meta.get_field("attribution").get_db_prep_save(
+            attribution_json(r.attribution), connection
+        ),
     }
 
 

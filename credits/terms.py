@@ -30,6 +30,11 @@ class ObjectiveTerms:
     tiers: tuple[tuple[Decimal, Decimal], ...]
     # Ticket objectives: the share of the threshold after which a ticket is due soon.
     warn_at_percent: int = DEFAULT_WARN_AT_PERCENT
+    # Rule 18: the services of an objective over several services, and how they combine.
+    services: tuple[str, ...] = ()
+    combine: str = ""
+    # Rule 12: bonus tiers (above, percent).
+    bonus: tuple[tuple[Decimal, Decimal], ...] = ()
 
     @cached_property
     def kind(self) -> engine.Kind:
@@ -90,6 +95,12 @@ def terms_of(snapshot: dict[str, Any]) -> Terms:
                     (Decimal(str(t["below"])), Decimal(str(t["percent"]))) for t in o["credits"]
                 ),
                 warn_at_percent=o.get("warn_at_percent", DEFAULT_WARN_AT_PERCENT),
+                services=tuple(o.get("services", ())),
+                combine=o.get("combine", ""),
+                bonus=tuple(
+                    (Decimal(str(t["above"])), Decimal(str(t["percent"])))
+                    for t in o.get("bonus", ())
+                ),
             )
         )
     return Terms(

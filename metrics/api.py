@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -84,13 +85,14 @@ def refusing_services(source: str, service_ids: set[int]) -> set[int]:
     """The services among ``service_ids`` that accept no measurements from ``source`` (an
     API key's or an integration's name): some agreement on them names ``measured_by``
     without it (SPEC §4, Authority). One query."""
-    return {
-        service_id
-        for service_id, names in Agreement.objects.filter(
-            objectives__service_id__in=service_ids
-        ).values_list("objectives__service_id", "measured_by")
-        if names and source not in names
-    }
+    refused: set[int] = set()
+    for service_id, listed_id, names in Agreement.objects.filter(
+        Q(objectives__service_id__in=service_ids)
+        | Q(objectives__listed_services__in=service_ids)  # rule 18
+    ).values_list("objectives__service_id", "objectives__listed_services", "measured_by"):
+        if names and source not in names:
+            refused |= {service_id, listed_id} & service_ids
+    return refused
 
 
 class IngestView(APIView):

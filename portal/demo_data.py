@@ -17,6 +17,7 @@ from metrics.services import (
     probes_ingest,
     tickets_ingest,
 )
+from portal.demo_checkout import checkout_incidents
 
 UTC = dt.UTC
 
@@ -183,6 +184,7 @@ def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
             at(71.2) + dt.timedelta(minutes=25), "resolved", "Resolved. A postmortem follows."
         ),
     ]
+    incidents += checkout_incidents(at)
     rows_with_updates = [(*r, tuple(us_east)) if r[1] == "INC-1004" else r for r in incidents]
     incidents_ingest(rows=[r for r in rows_with_updates if r[4] < end], closed={})
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from agreements.document.checker import _Checker
+from agreements.document.combined import _bonus, _several_services
 from agreements.document.fields import _percent_out, format_duration
 from agreements.document.vocabulary import (
     INDICATORS,
@@ -54,8 +55,9 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
                 c.error(f"{path}.service", "not used by ticket indicators; remove it")
             else:
                 item["service"] = c.slug(obj["service"], f"{path}.service")
-        elif indicator is not None and not tickets:
+        elif indicator is not None and not tickets and "services" not in obj:
             c.error(f"{path}.service", "is required for this indicator")
+        _several_services(c, obj, item, path, indicator)
         if "source" in obj:
             if indicator != "availability":
                 c.error(f"{path}.source", "only availability objectives have a source")
@@ -116,6 +118,8 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
                     obj["warn_at_percent"], f"{path}.warn_at_percent", minimum=1, maximum=99
                 )
         item["credits"] = _tiers(c, obj.get("credits"), f"{path}.credits")
+        if obj.get("bonus") is not None:
+            item["bonus"] = _bonus(c, obj["bonus"], f"{path}.bonus")
         out.append(item)
     return out
 

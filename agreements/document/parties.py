@@ -99,6 +99,7 @@ def _services(
         c.error("services", f"at most {MAX_SERVICES} services (found {len(services)})")
         return {}
     used = {o.get("service") for o in objectives if o}
+    used |= {key for o in objectives if o for key in o.get("services", ())}
     out: dict[str, dict[str, Any]] = {}
     for raw_key, raw in services.items():
         key = c.slug(raw_key, f"services.{shown(raw_key)}")

@@ -87,6 +87,9 @@ OBJECTIVE_KEYS = {
     "priority",
     "threshold",
     "warn_at_percent",
+    "services",
+    "combine",
+    "bonus",
 }
 # The keys whose change makes a new version of the terms (SPEC §2).
 TERMS_KEYS = [

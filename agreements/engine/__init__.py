@@ -17,10 +17,18 @@ The engine is a package by concern; import its names from here (``agreements.eng
 - ``periods``: periods, coverage calendars, maintenance (rules 1-3)
 - ``indicators``: achieved figures of rules 4-7
 - ``tickets``: ticket times, pauses and due times (rule 8)
-- ``verdict``: error budget, burn rate, status, credits (rules 9-12)
+- ``verdict``: error budget, burn rate, status, credits and bonuses (rules 9-12)
+- ``combined``: availability over several services, with attribution (rule 18)
 """
 
 from .basics import DAY, MINUTE, Interval
+from .combined import (
+    Combined,
+    combined_from_incidents,
+    combined_from_probes,
+    combined_minute_state,
+    combined_outage_spans,
+)
 from .indicators import (
     Figures,
     availability_from_incidents,
@@ -49,10 +57,12 @@ from .tickets import Clock, Pause, Ticket, due_at, ticket_clocks, ticket_elapsed
 from .verdict import (
     Budget,
     achieved,
+    bonus_percent,
     burn_rate,
     credit_percent,
     error_budget,
     objective_credit,
+    period_bonus,
     period_credit,
     period_credit_cap,
     project,
@@ -66,6 +76,7 @@ __all__ = [
     "Budget",
     "Calendar",
     "Clock",
+    "Combined",
     "Figures",
     "Interval",
     "Kind",
@@ -78,10 +89,15 @@ __all__ = [
     "availability_from_incidents",
     "availability_from_minute_states",
     "availability_from_probes",
+    "bonus_percent",
     "burn_rate",
     "classify_minute",
     "clip",
     "clip_sorted",
+    "combined_from_incidents",
+    "combined_from_probes",
+    "combined_minute_state",
+    "combined_outage_spans",
     "contains",
     "coverage",
     "covered_time",
@@ -96,6 +112,7 @@ __all__ = [
     "minute_state_sql",
     "minutes_to_come",
     "objective_credit",
+    "period_bonus",
     "period_bounds",
     "period_credit",
     "period_credit_cap",

@@ -139,6 +139,28 @@ def credit_percent(achieved: Decimal | None, tiers: Sequence[tuple[Decimal, Deci
     return -min(applicable)[1]
 
 
+def bonus_percent(achieved: Decimal | None, tiers: Sequence[tuple[Decimal, Decimal]]) -> Decimal:
+    """Rule 12, bonus tiers: percent of the tier with the highest ``above`` still lower than
+    ``achieved`` (the provider earns it). Tiers are ``(above, percent)``; Decimal(0) when
+    no tier applies or there is no data."""
+    if achieved is None:
+        return Decimal(0)
+    applicable = [(above, percent) for above, percent in tiers if above < achieved]
+    if not applicable:
+        return Decimal(0)
+    return max(applicable)[1]
+
+
+def period_bonus(*, monthly_fee: Decimal, percents: Iterable[Decimal]) -> Decimal:
+    """Rule 12: Σ objective bonuses (monthly_fee × percent / 100), half-up to 0.01. A
+    positive amount the provider earns, shown beside the credit and never netted into it."""
+    with localcontext(_DECIMAL):
+        earned = sum(
+            (objective_credit(monthly_fee=monthly_fee, percent=p) for p in percents), Decimal(0)
+        )
+        return earned.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
 def objective_credit(*, monthly_fee: Decimal, percent: Decimal) -> Decimal:
     """Rule 12: one objective's credit, monthly_fee × percent / 100, exact (not rounded)."""
     with localcontext(_DECIMAL):

@@ -88,7 +88,8 @@ class AgreementPage:
 
     @cached_property
     def service_keys(self) -> set[str]:
-        return {o.service for o in self.objective_terms if o.service}
+        keys = {o.service for o in self.objective_terms if o.service}
+        return keys | {key for o in self.objective_terms for key in o.services}  # rule 18
 
     # -- measurements (one query per kind) ------------------------------------------------
 

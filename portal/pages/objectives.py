@@ -59,6 +59,24 @@ class ObjectiveView:
         return f"{text} ({e.pending} pending)" if e.pending else text
 
     @property
+    def attribution_text(self) -> str:
+        """Rule 18: the bad time of an objective over several services, by service and
+        supplier; empty for an objective over one service, or without bad time."""
+        e = self.evaluation
+        if e is None or not e.attribution or not e.bad:
+            return ""
+        return display.attribution(e.attribution, e.unit)
+
+    @property
+    def bonus_text(self) -> str:
+        """Rule 12: the bonus percent the provider earns so far (or at close); empty
+        when none."""
+        e = self.evaluation
+        if e is None or not e.bonus_percent:
+            return ""
+        return f"{display.plain(e.bonus_percent)}% of the monthly fee, earned by the provider"
+
+    @property
     def budget(self) -> Budget | None:
         return budget_shown(self.evaluation)
 

@@ -13,6 +13,8 @@ def objective_sentence(o: ObjectiveTerms) -> str:
     """What objective ``o`` promises, in one sentence."""
     target = f"{plain(o.target)}%"
     coverage = "at all times" if o.coverage == "always" else f"during {o.coverage}"
+    if o.services:
+        return _several_services_sentence(o, target, coverage)
     if o.kind == Kind.AVAILABILITY_PROBES:
         return (
             f"{o.service} is available in at least {target} of the covered minutes "
@@ -45,7 +47,27 @@ def tier_sentences(o: ObjectiveTerms) -> list[str]:
     return [
         f"below {plain(below)}%: {plain(percent)}% of the monthly fee"
         for below, percent in sorted(o.tiers, key=lambda t: -t[0])
+    ] + [
+        f"above {plain(above)}%: a bonus of {plain(percent)}% of the monthly fee to the provider"
+        for above, percent in sorted(o.bonus, key=lambda t: -t[0])
     ]
+
+
+def _several_services_sentence(o: ObjectiveTerms, target: str, coverage: str) -> str:
+    """Rule 18: what an objective over several services promises."""
+    names = " and ".join(o.services) if o.combine == "any" else ", ".join(o.services)
+    down = (
+        "down only when every one of them is down (redundant)"
+        if o.combine == "any"
+        else "down when any of them is down (in series)"
+    )
+    measured = (
+        "by probes" if o.kind == Kind.AVAILABILITY_PROBES else "from reported outage incidents"
+    )
+    return (
+        f"Together, {names} are available in at least {target} of the covered time "
+        f"{coverage}, measured {measured}: {down}."
+    )
 
 
 def calendar_lines(snapshot: dict[str, Any]) -> list[tuple[str, list[str], list[str]]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from agreements import display
 from credits.statements import Statement
+from portal.statements.bonus import csv_bonus_and_attribution
 from portal.statements.common import (
     _duration_minutes,
     _exact,
@@ -17,14 +18,8 @@ from portal.statements.common import (
     _ordered_evidence,
     _percent_cell,
     _rounding_note,
+    _text,
 )
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str) -> str:
-    """Neutralise spreadsheet formula injection in free-text cells."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def statement_csv(statement: Statement) -> str:
@@ -42,6 +37,7 @@ def statement_csv(statement: Statement) -> str:
             _csv_statement,
             _csv_objectives,
             _csv_computation,
+            csv_bonus_and_attribution,
             _csv_evidence,
             _csv_sources,
             _csv_restatements,

@@ -12,6 +12,7 @@ from fpdf.fonts import FontFace
 from agreements import display
 from agreements.engine import Status
 from credits.statements import ObjectiveLine, Statement
+from portal.statements.bonus import pdf_bonus_and_attribution
 from portal.statements.common import (
     _exact,
     _ordered_evidence,
@@ -324,7 +325,10 @@ def statement_pdf(statement: Statement, *, compress: bool = True) -> bytes:
     pdf.cell(
         0,
         8,
-        _latin1(f"Credit total: {w.money(s.credit_total)}"),
+        _latin1(
+            f"Credit total: {w.money(s.credit_total)}"
+            + (f" - bonus to the provider: {w.money(s.bonus_total)}" if s.bonus_total else "")
+        ),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )
@@ -336,6 +340,7 @@ def statement_pdf(statement: Statement, *, compress: bool = True) -> bytes:
         w.para("This agreement has no objectives in this period.")
 
     _computation(s, w)
+    pdf_bonus_and_attribution(s, w)
     _evidence(s, w)
     if s.sources:
         w.heading("Sources of the measurements")

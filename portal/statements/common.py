@@ -10,6 +10,12 @@ from agreements import display
 from credits.statements import Evidence, Statement
 
 _CENT = Decimal("0.01")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """Neutralise spreadsheet formula injection in free-text cells."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _money(amount: Decimal) -> str:

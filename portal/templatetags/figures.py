@@ -2,7 +2,7 @@
 
 ``{% load figures %}`` then ``{{ e.achieved|percent:e.target }}``, ``{{ amount|money }}``,
 ``{{ seconds|duration }}``, ``{{ n|count:"minutes" }}``, ``{{ term|plain }}``,
-``{{ rate|multiple }}``.
+``{{ rate|multiple }}``, ``{{ e.attribution|attribution:e.unit }}``.
 """
 
 from __future__ import annotations
@@ -54,3 +54,8 @@ def plain(value: Decimal | int) -> str:
 @register.filter
 def multiple(value: Decimal | None) -> str:
     return "—" if value is None else display.multiple(value)
+
+
+@register.filter
+def attribution(shares: list[dict[str, str]], unit: str) -> str:
+    return display.attribution(shares, unit)
