@@ -84,7 +84,10 @@ def _test_flush_may_empty_the_ledger() -> Any:
 def _clear_cache() -> Any:
     from django.core.cache import cache
 
+    from status import publish
+
     cache.clear()
+    publish.forget()  # and the copies this process keeps of the status outputs
     yield
 
 
