@@ -119,6 +119,19 @@ MATRIX: list[tuple[str, str, Any, list[int]]] = [
         {"reason": "late data"},
         [401, 404, 403, 403, 403, 403, 403],
     ),
+    (
+        "post",
+        "/api/v1/exclusions/",
+        {
+            "service": "hosted-api",
+            "external_id": "EX-1",
+            "start": "2026-03-02T10:00:00Z",
+            "end": "2026-03-02T11:00:00Z",
+            "reason": "monitoring_fault",
+            "note": "The monitor was down, not the service.",
+        },
+        [401, 201, 403, 403, 403, 403, 403],
+    ),
     ("get", "/api/v1/webhooks/", None, [401, 403, 200, 403, 200, 200, 200]),
     (
         "post",
