@@ -278,7 +278,7 @@ def test_documents_are_served_only_to_those_who_see_the_agreement(
     assert client.get(url).status_code == 404
 
 
-def test_pages_stay_under_25_queries_whatever_the_data(
+def test_pages_stay_under_27_queries_whatever_the_data(
     client: Any,
     admin_user: Any,
     frozen: Any,
@@ -295,8 +295,9 @@ def test_pages_stay_under_25_queries_whatever_the_data(
         cache.clear()
         # Uncached: the page's reads plus one evaluation of the recent window for the
         # forecast (a constant number of queries); both are cached per version. The live
-        # ticket panel adds one read of the customer's tickets, cached or not.
-        with django_assert_max_num_queries(25):
+        # ticket panel adds one read of the customer's tickets, cached or not. Exclusions
+        # (rule 3) are one read for the page and one for the evaluation.
+        with django_assert_max_num_queries(27):
             assert client.get(path).status_code == 200
         # A second view reads the unchanged parts from the cache.
         with django_assert_max_num_queries(9):

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ContractsConfig(AppConfig):
+    """The contract's life (SPEC §3 rule 20): amendments, notice, renewal, reminders."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "contracts"
