@@ -166,3 +166,44 @@ def test_notice_moves_the_ending_reminders_and_ends_the_deadline_ones(
 def test_an_unknown_by_is_refused_by_the_service(agreement: Agreement) -> None:
     with pytest.raises(ContractError, match="by: must be customer or provider"):
         notice_give(agreement=agreement, by="nobody", actor="x", now=JUNE)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"auto_renew_months": 0}, "auto_renew_months: must be between 1 and 120"),
+        (
+            {"contacts": [{"role": "support", "email": "nope"}]},
+            "contacts[0].email: must be an email address",
+        ),
+        ({"contacts": [{"name": "Desk"}]}, "contacts[0].role: is required"),
+        ({"contacts": [{"role": "x", "fax": "1"}]}, "contacts[0].fax: unknown field"),
+        ({"responsibilities": {"landlord": ["x"]}}, "responsibilities.landlord: unknown field"),
+        ({"reports": [{"to": "finance"}]}, "reports[0].to: must be an email address"),
+        ({"reports": "finance@acme.example"}, "reports: must be a list of recipients"),
+    ],
+)
+def test_contract_life_keys_are_checked_naming_the_field(
+    document: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    from agreements.document import DocumentError, validate
+
+    with pytest.raises(DocumentError) as error:
+        validate({**document, **change})
+    assert message in str(error.value)
+
+
+def test_contract_life_keys_round_trip_through_import_and_export(
+    document: dict[str, Any],
+) -> None:
+    from agreements.services import agreement_export, agreement_import
+
+    life = {
+        "auto_renew_months": 12,
+        "contacts": [{"role": "support", "name": "Desk", "phone": "+49 30 1234567"}],
+        "responsibilities": {"customer": ["Report incidents through the service desk"]},
+        "reports": [{"to": "finance@acme.example"}],
+    }
+    agreement = agreement_import(data={**document, **life}, actor="test").agreement
+    exported = agreement_export(agreement)
+    assert {k: exported[k] for k in life} == life
