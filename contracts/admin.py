@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from agreements.document import DocumentError
-from contracts.models import Amendment, Notice
+from contracts.models import Amendment, Notice, ReportDelivery
 from contracts.services import ContractError, amendment_propose, notice_give
 
 
@@ -128,3 +128,24 @@ class AmendmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["period", "revision", "sent_at", "sent_by"]
+    list_select_related = ["period__agreement"]
+    readonly_fields = ["period", "revision", "recipients", "sent_at", "sent_by"]
+    actions = ["resend"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Resend the monthly report of the selected periods")
+    def resend(self, request: HttpRequest, queryset: Any) -> None:
+        from contracts.reports import report_send
+
+        sent = 0
+        for period_id in sorted(set(queryset.values_list("period_id", flat=True))):
+            actor = f"staff:{request.user.get_username()}"
+            sent += report_send(period_id=period_id, actor=actor, force=True) is not None
+        messages.info(request, f"Resent {sent} monthly report(s).")

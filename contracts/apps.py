@@ -6,3 +6,6 @@ class ContractsConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "contracts"
+
+    def ready(self) -> None:
+        from contracts import receivers  # noqa: F401 (connects the monthly report)

@@ -79,3 +79,23 @@ class Amendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement.key}: amendment {self.pk} from {self.effective_period} ({self.status})"
+
+
+class ReportDelivery(models.Model):
+    """The monthly statement emailed for one closed period and revision (rule 20,
+    ``reports``): sent once per revision; staff may resend it from admin."""
+
+    period = models.ForeignKey(
+        "credits.Period", on_delete=models.CASCADE, related_name="report_deliveries"
+    )
+    revision = models.PositiveIntegerField()
+    recipients = models.JSONField(default=list)
+    sent_at = models.DateTimeField()
+    sent_by = models.CharField(max_length=150, help_text="'close' or the staff member")
+
+    class Meta:
+        ordering = ["-sent_at"]
+        verbose_name_plural = "report deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.period} r{self.revision} to {len(self.recipients)} recipient(s)"

@@ -18,3 +18,11 @@ def contract_life_daily() -> dict[str, int]:
     ):
         renewed += renew_if_due(agreement=agreement) is not None
     return {"renewed": renewed, "reminders": len(send_reminders())}
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def send_monthly_report(period_id: int) -> bool:
+    """Email a closed period's statement to its recipients, once per revision."""
+    from contracts.reports import report_send
+
+    return report_send(period_id=period_id) is not None

@@ -43,6 +43,8 @@ class EventType(models.TextChoices):
     AMENDMENT_PROPOSED = "amendment.proposed", "Amendment proposed"
     AMENDMENT_ACCEPTED = "amendment.accepted", "Amendment accepted"
     AMENDMENT_REJECTED = "amendment.rejected", "Amendment rejected"
+    # Not an event: choosing it opts a member in to the monthly statement by email.
+    MONTHLY_REPORT = "report.monthly", "Monthly statement by email (PDF)"
 
 
 EVENT_TYPES: list[str] = [value for value, _ in EventType.choices]
@@ -56,6 +58,7 @@ DEFAULT_EMAIL_EVENTS: list[str] = [
         EventType.INCIDENT_UPDATED,
         EventType.MAINTENANCE_STARTED,
         EventType.MAINTENANCE_FINISHED,
+        EventType.MONTHLY_REPORT,
     )
 ]
 
