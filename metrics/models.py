@@ -302,10 +302,15 @@ class Exclusion(models.Model):
         ordering = ["-start"]
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "external_id"], name="metrics_exclusion_identity"
+                fields=["service", "external_id"],
+                name="metrics_exclusion_identity",
+                violation_error_message="This service already has an exclusion with this "
+                "external id: change that one instead.",
             ),
             models.CheckConstraint(
-                condition=Q(end__gt=models.F("start")), name="metrics_exclusion_end_after_start"
+                condition=Q(end__gt=models.F("start")),
+                name="metrics_exclusion_end_after_start",
+                violation_error_message="The end must be after the start.",
             ),
             models.CheckConstraint(
                 condition=Q(

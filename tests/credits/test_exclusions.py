@@ -224,3 +224,24 @@ def test_staff_record_an_exclusion_in_admin_with_a_required_note(
     assert saved.status_code == 302
     row = Exclusion.objects.get()
     assert row.recorded_by == f"staff:{admin_user.get_username()}"
+
+
+def test_admin_errors_read_in_words_not_constraint_names(client: Any, admin_user: Any) -> None:
+    from agreements.services import agreement_import as load
+
+    load(data=simple_doc(), actor="test")
+    client.force_login(admin_user)
+    form = {
+        "service": Service.objects.get(key="web").pk,
+        "external_id": "EX-1",
+        "start_0": "2026-03-02",
+        "start_1": "11:00:00",
+        "end_0": "2026-03-02",
+        "end_1": "10:00:00",
+        "reason": "other",
+        "note": "Backwards.",
+    }
+    page = client.post("/admin/metrics/exclusion/add/", form).content.decode()
+    assert "The end must be after the start." in page
+    assert "metrics_exclusion_end_after_start" not in page
+    assert not Exclusion.objects.exists()
