@@ -17,6 +17,7 @@ from agreements.models import Agreement
 from agreements.services import agreement_import, current_period, record_terms_version
 from agreements.text import TextError, single_line
 from contracts.models import Amendment, Notice
+from credits.recompute import version_in_force
 from notifications.models import EventType
 from notifications.services.events import record_event
 
@@ -125,9 +126,27 @@ def notice_give(
 def _set_end(
     agreement: Agreement, end: dt.date | None, *, actor: str, now: dt.datetime, note: str
 ) -> None:
+    """Move ``effective_to`` to ``end`` in the terms of the current period and of every
+    later one an accepted amendment already fixed, leaving their other terms alone (an
+    amendment from a later period must not apply early)."""
     agreement.effective_to = end
     agreement.save(update_fields=["effective_to", "updated_at"])
-    record_terms_version(agreement=agreement, actor=actor, now=now, note=note)
+    versions = list(agreement.versions.all())
+    current = current_period(agreement.timezone, now=now)
+    later = sorted({v.effective_period for v in versions if v.effective_period > current})
+    for period in [current, *later]:
+        base = version_in_force(versions, period)
+        if base is None:
+            continue
+        terms = {**base.terms, "effective_to": end.isoformat() if end else None}
+        record_terms_version(
+            agreement=agreement,
+            actor=actor,
+            now=now,
+            terms=terms,
+            note=note,
+            effective_period=period,
+        )
 
 
 @transaction.atomic

@@ -138,3 +138,19 @@ def test_an_amendment_whose_period_started_can_no_longer_be_accepted(
     )
     assert response.status_code == 400 and response.json()["field"] == "effective_period"
     assert agreement.versions.count() == 1
+
+
+def test_notice_after_an_accepted_amendment_keeps_each_periods_terms(
+    agreement: Agreement, document: dict[str, Any], api: Any, june: Any
+) -> None:
+    from contracts.services import notice_give
+
+    pk = _propose(api, agreement, proposal(document)).json()["id"]
+    customer = api("write", customer=agreement.customer)
+    customer.post(f"/api/v1/agreements/{agreement.key}/amendments/{pk}/accept/", format="json")
+    notice_give(agreement=agreement, by="customer", actor="x", now=JUNE)
+    june_terms, august_terms = agreement.version_for("2026-06"), agreement.version_for("2026-08")
+    assert june_terms is not None and august_terms is not None
+    assert june_terms.terms["objectives"][0]["target"] == "99.9", "not the amendment's, early"
+    assert august_terms.terms["objectives"][0]["target"] == "99.5"
+    assert june_terms.terms["effective_to"] == august_terms.terms["effective_to"] == "2026-09-08"
