@@ -42,7 +42,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
-	DEBUG=true $(VENV)/bin/mypy agreements metrics credits notifications portal integrations status
+	DEBUG=true $(VENV)/bin/mypy agreements metrics credits notifications portal integrations status contracts
 
 format: venv
 	$(VENV)/bin/ruff check --fix-only --quiet .

@@ -113,6 +113,15 @@ class Agreement(models.Model):
     maintenance_notice_hours = models.PositiveIntegerField(default=0)
     data_grace_hours = models.PositiveIntegerField(default=24)
     notice_period_days = models.PositiveIntegerField(null=True, blank=True)
+    # Contract life (SPEC §2, rule 20): renewal, contacts, undertakings, statement recipients.
+    auto_renew_months = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Renews for this long at its end unless notice is given"
+    )
+    contacts = models.JSONField(default=list, blank=True)
+    responsibilities = models.JSONField(default=dict, blank=True)
+    reports = models.JSONField(
+        default=list, blank=True, help_text='Monthly statement recipients: [{"to": email}]'
+    )
     measured_by = models.JSONField(
         default=list,
         blank=True,

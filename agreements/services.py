@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agreements.document import (
+    LIFE_KEYS,
     WEEKDAYS,
     DocumentError,
     format_duration,
@@ -64,10 +65,15 @@ def agreement_import(
     actor: str = "",
     api_key: ApiKey | None = None,
     now: dt.datetime | None = None,
+    effective_period: str | None = None,
+    note: str = "",
 ) -> ImportResult:
     """Create or update an agreement from a parsed document (SPEC §2).
 
-    Raises DocumentError naming each invalid field; nothing is written then.
+    A change of terms takes effect in the current period, or from ``effective_period``
+    (YYYY-MM) when an accepted amendment names it (rule 20); ``note`` says how the terms
+    came (the version's note). Raises DocumentError naming each invalid field; nothing is
+    written then.
     """
     document = validate(data)
     customer_key = document["customer"]["key"]
@@ -113,6 +119,7 @@ def agreement_import(
         "data_grace_hours": document["data_grace_hours"],
         "notice_period_days": document["notice_period_days"],
         "measured_by": document["measured_by"],
+        **{key: document[key] for key in LIFE_KEYS},
     }
     if existing is None:
         agreement = Agreement.objects.create(key=document["agreement"], **fields)
@@ -124,7 +131,13 @@ def agreement_import(
 
     _write_terms(agreement, document)
     version = record_terms_version(
-        agreement=agreement, actor=actor, now=now, terms=terms_of(document)
+        agreement=agreement,
+        actor=actor,
+        now=now,
+        terms=terms_of(document),
+        # Terms imported by staff, not through an accepted amendment, say so (rule 20).
+        note=note or ("terms imported directly" if existing is not None else ""),
+        effective_period=effective_period,
     )
     return ImportResult(agreement=agreement, created=existing is None, version=version)
 
@@ -210,11 +223,13 @@ def record_terms_version(
     now: dt.datetime | None = None,
     terms: dict[str, Any] | None = None,
     note: str = "",
+    effective_period: str | None = None,
 ) -> TermsVersion | None:
     """Append a version when the terms differ from the latest one; return it (or None).
 
     A new version takes effect in the current period (in the agreement's zone), or in the
-    first period of the agreement if that lies ahead: earlier periods keep their terms.
+    first period of the agreement if that lies ahead, or from ``effective_period`` when
+    given and later: earlier periods keep their terms.
     """
     if terms is None:
         terms = terms_of(agreement_export(agreement))
@@ -226,6 +241,8 @@ def record_terms_version(
         period = first_period
     else:
         period = max(current_period(agreement.timezone, now=now), first_period)
+        if effective_period is not None:
+            period = max(period, effective_period)
     return TermsVersion.objects.create(
         agreement=agreement,
         number=(latest.number + 1) if latest else 1,
@@ -339,6 +356,7 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
         ],
         "measured_by": list(agreement.measured_by),
         "services": dict(sorted(described.items())),
+        **{key: getattr(agreement, key) for key in LIFE_KEYS},
     }
 
 
@@ -363,6 +381,7 @@ def printable_document(document: dict[str, Any]) -> dict[str, Any]:
         "escalation",
         "measured_by",
         "services",
+        *LIFE_KEYS,
     }
     out = {k: v for k, v in document.items() if not (k in optional and v in (None, "", {}, []))}
     out["objectives"] = [

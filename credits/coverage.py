@@ -24,9 +24,10 @@ def period_coverage(
     bounds: engine.Interval,
     windows: tuple[engine.Maintenance, ...],
     notice_hours: int,
+    exclusions: tuple[engine.Interval, ...] = (),
 ) -> tuple[tuple[engine.Interval, ...], Any]:
     """Covered time of a whole period (rules 2 and 3), and the key it is cached under."""
-    key = (tz, repr(calendar), bounds, windows, notice_hours)
+    key = (tz, repr(calendar), bounds, windows, notice_hours, exclusions)
     found = _COVERAGE.get(key)
     if found is None:
         if len(_COVERAGE) > _CACHE_LIMIT:
@@ -38,6 +39,7 @@ def period_coverage(
                 calendar=calendar,
                 maintenance=windows,
                 notice_hours=notice_hours,
+                exclusions=exclusions,
             )
         )
     return found, key

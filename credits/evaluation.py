@@ -19,6 +19,7 @@ from agreements import engine
 from agreements.engine import Kind, Status
 from agreements.models import Agreement, Service, TermsVersion
 from credits import checkpoints, combined, coverage, measure
+from credits.exclusions import exclusions_by_service
 from credits.terms import ObjectiveTerms, Terms, terms_of
 from metrics.models import Incident, Maintenance, Ticket, pauses_from_json
 
@@ -184,6 +185,7 @@ class _Batch:
         self.last = max(p.end for p in todo)
         self.services: dict[str, int] = {}
         self.maintenance: dict[int, list[engine.Maintenance]] = {}
+        self.exclusions: dict[int, list[engine.Interval]] = {}
         self.probe_requests: list[measure.Request[CountKey]] = []
         self.latency_requests: list[measure.LatencyRequest[CountKey]] = []
         self.event_requests: list[measure.Request[CountKey]] = []
@@ -196,6 +198,7 @@ class _Batch:
     def results(self) -> list[PeriodResult]:
         self._load_services()
         self._load_maintenance()
+        self.exclusions = exclusions_by_service(self.services.values(), self.first, self.last)
         for n, p in enumerate(self.todo):
             for o in p.terms.objectives:
                 self._plan(n, p, o)
@@ -305,6 +308,7 @@ class _Batch:
             p.bounds,
             self._windows(sid, p.bounds),
             p.terms.maintenance_notice_hours,
+            self._excluded(sid, p.bounds),
         )
         covered = engine.clip_sorted(whole, p.window)
         hour = engine.clip_sorted(covered, (max(start, end - HOUR), end))
@@ -341,6 +345,11 @@ class _Batch:
                 key=lambda w: (w.start, w.end, w.announced_at),
             )
         )
+
+    def _excluded(self, sid: int | None, bounds: engine.Interval) -> tuple[engine.Interval, ...]:
+        """The service's exclusions overlapping the period, sorted (part of the cache key)."""
+        found = self.exclusions.get(sid, []) if sid is not None else []
+        return tuple(sorted(w for w in found if w[0] < bounds[1] and w[1] > bounds[0]))
 
     def _checkpointed(
         self,

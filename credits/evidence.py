@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from agreements import display, engine
 from agreements.engine import Kind
+from credits.exclusions import exclusion_reason, exclusions_of
 from credits.models import Period
 from credits.terms import ObjectiveTerms, Terms
-from metrics.models import Incident, Maintenance, ProbeMinute, Ticket
+from metrics.models import Exclusion, Incident, Maintenance, ProbeMinute, Ticket
 
 __all__ = ["Evidence", "down_spells", "evidence_of", "maintenance_verdict"]
 
@@ -28,6 +29,8 @@ IncidentLine = tuple[str, str, dt.datetime, dt.datetime | None, Decimal]
 # external id, priority, opened (local), elapsed covered seconds, threshold seconds
 TicketLine = tuple[str, str, dt.datetime, Decimal, Decimal]
 MaintenanceLine = tuple[str, dt.datetime, dt.datetime, bool, str]
+# external id, start (local), end (local), reason and note in words (rule 3)
+ExclusionLine = tuple[str, dt.datetime, dt.datetime, str]
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Evidence:
     maintenance: tuple[MaintenanceLine, ...] = ()
     # the tickets that breached the objective's threshold (rule 8), and by how much
     breached_tickets: tuple[TicketLine, ...] = ()
+    # the provider's exclusions removed from the objective's covered time
+    exclusions: tuple[ExclusionLine, ...] = ()
 
 
 def maintenance_verdict(m: Maintenance, notice_hours: int) -> tuple[bool, str]:
@@ -76,12 +81,13 @@ def _inside(minute: dt.datetime, ranges: Sequence[engine.Interval]) -> bool:
 
 @dataclass(frozen=True)
 class _Sources:
-    """The rows a period's evidence is drawn from (three queries)."""
+    """The rows a period's evidence is drawn from (five queries at most)."""
 
     maintenance: list[Maintenance]
     incidents: list[Incident]
     down: dict[str, list[dt.datetime]]
     tickets: list[Ticket]
+    exclusions: list[Exclusion]
 
     @classmethod
     def load(cls, row: Period, terms: Terms) -> _Sources:
@@ -118,7 +124,8 @@ class _Sources:
                     opened_at__lt=row.end,
                 ).order_by("opened_at", "external_id")
             )
-        return cls(maintenance, incidents, down, tickets)
+        exclusions = exclusions_of(keys, row.start, row.end)
+        return cls(maintenance, incidents, down, tickets, exclusions)
 
 
 def evidence_of(row: Period, terms: Terms) -> dict[str, Evidence]:
@@ -180,6 +187,7 @@ def _objective_evidence(
     local: Callable[[dt.datetime], dt.datetime],
 ) -> Evidence:
     windows = [m for m in sources.maintenance if m.service.key == o.service]
+    excluded = [x for x in sources.exclusions if x.service.key == o.service]
     covered = engine.covered_time(
         period=(row.start, row.end),
         tz=terms.timezone,
@@ -189,6 +197,10 @@ def _objective_evidence(
             for m in windows
         ],
         notice_hours=terms.maintenance_notice_hours,
+        exclusions=[(x.start, x.end) for x in excluded],
+    )
+    exclusions = tuple(
+        (x.external_id, local(x.start), local(x.end), exclusion_reason(x)) for x in excluded
     )
     maintenance = tuple(
         (
@@ -200,7 +212,7 @@ def _objective_evidence(
         for m in windows
     )
     if o.kind not in (Kind.AVAILABILITY_PROBES, Kind.AVAILABILITY_INCIDENTS):
-        return Evidence(maintenance=maintenance)
+        return Evidence(maintenance=maintenance, exclusions=exclusions)
     ranges = engine.eligible_minute_ranges(covered)
     counted = [m for m in sources.down.get(o.service or "", []) if _inside(m, ranges)]
     spells = tuple((local(a), local(b), n) for a, b, n in down_spells(counted))
@@ -209,7 +221,9 @@ def _objective_evidence(
         for i in sources.incidents
         if i.service.key == o.service
     )
-    return Evidence(down_spells=spells, incidents=incidents, maintenance=maintenance)
+    return Evidence(
+        down_spells=spells, incidents=incidents, maintenance=maintenance, exclusions=exclusions
+    )
 
 
 def _incident_line(

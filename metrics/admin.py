@@ -7,8 +7,10 @@ from django.contrib import admin
 from django.db import models, transaction
 from django.http import HttpRequest
 
+from metrics.exclusions import exclusion_changed
 from metrics.models import (
     EventCount,
+    Exclusion,
     Incident,
     IncidentStatusUpdate,
     IncidentUpdate,
@@ -216,3 +218,46 @@ class IngestionBatchAdmin(ReadOnly):
         "first_ts",
         "last_ts",
     ]
+
+
+@admin.register(Exclusion)
+class ExclusionAdmin(admin.ModelAdmin):
+    """Time the provider is not answerable for (rule 3): every change recomputes the open
+    period, and one touching a closed period flags it for restatement."""
+
+    list_display = [
+        "service",
+        "external_id",
+        "start",
+        "end",
+        "reason",
+        "recorded_by",
+        "recorded_at",
+    ]
+    list_filter = ["reason", "service"]
+    search_fields = ["external_id", "note"]
+    list_select_related = ["service"]
+    readonly_fields = ["recorded_by", "recorded_at"]
+    date_hierarchy = "start"
+
+    def save_model(self, request: HttpRequest, obj: Exclusion, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            old = Exclusion.objects.filter(pk=obj.pk).first() if change else None
+            obj.recorded_by = f"staff:{request.user.get_username()}"
+            super().save_model(request, obj, form, change)
+            first, last = obj.start, obj.end
+            if old is not None:
+                first, last = min(first, old.start), max(last, old.end)
+            exclusion_changed(service=obj.service, first=first, last=last)
+
+    def delete_model(self, request: HttpRequest, obj: Exclusion) -> None:
+        with transaction.atomic():
+            service, first, last = obj.service, obj.start, obj.end
+            super().delete_model(request, obj)
+            exclusion_changed(service=service, first=first, last=last)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        # The bulk action too: each removed exclusion gives its time back to covered time.
+        with transaction.atomic():
+            for obj in queryset.select_related("service"):
+                self.delete_model(request, obj)

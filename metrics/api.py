@@ -14,10 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agreements.auth import HasScope
+from agreements.auth import HasScope, ProviderOnly
 from agreements.models import Agreement, ApiKey, Customer, Service
 from metrics import ingest
+from metrics.exclusions import EXCLUSION_FIELDS, ExclusionError, exclusion_input, exclusion_record
 from metrics.limits import MinuteTotalExceeded
+from metrics.models import Exclusion
 from metrics.rows import Row
 from metrics.services import Source, minute_of
 from metrics.services import ingest as store
@@ -223,3 +225,51 @@ EventsView = _view("events", "Push good/total event counts")
 TicketsView = _view("tickets", "Push or update support tickets")
 IncidentsView = _view("incidents", "Push or update incidents")
 MaintenanceView = _view("maintenance", "Push or update maintenance windows")
+
+
+class ExclusionsView(APIView):
+    """``POST /api/v1/exclusions/`` (SPEC §4): the provider records time it is not
+    answerable for; the same (service, external_id) updates it."""
+
+    permission_classes = [HasScope, ProviderOnly]
+    required_scope = "write"
+
+    @extend_schema(
+        request={
+            "application/json": {
+                "type": "object",
+                "required": list(EXCLUSION_FIELDS),
+                "properties": {
+                    "service": {"type": "string"},
+                    "external_id": {"type": "string"},
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "reason": {"type": "string", "enum": list(Exclusion.Reason.values)},
+                    "note": {"type": "string"},
+                },
+            }
+        },
+        responses={
+            201: OpenApiResponse(description="recorded"),
+            200: OpenApiResponse(description="updated"),
+        },
+        tags=["ingestion"],
+        description="Record an exclusion (provider keys only): removed from covered time "
+        "whatever its notice (rule 3); a closed period it touches is flagged for restatement.",
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            data = exclusion_input(request.data, now=timezone.now())
+        except ExclusionError as error:
+            return Response({"error": str(error), "field": error.field}, status=400)
+        row, created = exclusion_record(data=data, actor=str(request.user))
+        body = {
+            "id": row.pk,
+            "service": row.service.key,
+            "external_id": row.external_id,
+            "start": row.start.isoformat().replace("+00:00", "Z"),
+            "end": row.end.isoformat().replace("+00:00", "Z"),
+            "reason": row.reason,
+            "note": row.note,
+        }
+        return Response(body, status=201 if created else 200)

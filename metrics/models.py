@@ -276,6 +276,64 @@ class Maintenance(models.Model):
         return f"{self.service.key}: {self.title}"
 
 
+class Exclusion(models.Model):
+    """Time the provider is not answerable for (SPEC §3 rule 3), recorded by its staff:
+    removed from the service's covered time whatever its notice, and listed with its
+    reason wherever the figures it changed are shown."""
+
+    class Reason(models.TextChoices):
+        FORCE_MAJEURE = "force_majeure", "force majeure"
+        CUSTOMER_CAUSED = "customer_caused", "caused by the customer"
+        THIRD_PARTY = "third_party", "a third party"
+        MONITORING_FAULT = "monitoring_fault", "a fault of the monitoring"
+        OTHER = "other", "other"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="exclusions")
+    external_id = models.CharField(max_length=128)
+    start = models.DateTimeField(help_text="UTC")
+    end = models.DateTimeField(help_text="UTC")
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    note = models.TextField(help_text="Why the provider is not answerable for this time.")
+    recorded_by = models.CharField(max_length=150, editable=False)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "external_id"],
+                name="metrics_exclusion_identity",
+                violation_error_message="This service already has an exclusion with this "
+                "external id: change that one instead.",
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")),
+                name="metrics_exclusion_end_after_start",
+                violation_error_message="The end must be after the start.",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    reason__in=[
+                        "force_majeure",
+                        "customer_caused",
+                        "third_party",
+                        "monitoring_fault",
+                        "other",
+                    ]
+                ),
+                name="metrics_exclusion_reason_valid",
+            ),
+        ]
+        indexes = [
+            # Evaluation and pages read a service's exclusions overlapping a period.
+            models.Index(fields=["service", "start"], name="metrics_exclusion_svc_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.key}: {self.get_reason_display()} ({self.external_id})"
+
+
 class Ticket(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
     external_id = models.CharField(max_length=128)

@@ -35,6 +35,16 @@ class EventType(models.TextChoices):
     CLAIM_REJECTED = "claim.rejected", "Claim rejected"
     TICKET_DUE_SOON = "ticket.due_soon", "Ticket due soon"
     TICKET_BREACHED = "ticket.breached", "Ticket breached"
+    # The contract's life (rule 20)
+    NOTICE_GIVEN = "agreement.notice_given", "Notice of termination given"
+    AGREEMENT_ENDING = "agreement.ending", "Agreement ending"
+    NOTICE_DEADLINE = "agreement.notice_deadline", "Last day to give notice coming"
+    AGREEMENT_RENEWED = "agreement.renewed", "Agreement renewed"
+    AMENDMENT_PROPOSED = "amendment.proposed", "Amendment proposed"
+    AMENDMENT_ACCEPTED = "amendment.accepted", "Amendment accepted"
+    AMENDMENT_REJECTED = "amendment.rejected", "Amendment rejected"
+    # Not an event: choosing it opts a member in to the monthly statement by email.
+    MONTHLY_REPORT = "report.monthly", "Monthly statement by email (PDF)"
 
 
 EVENT_TYPES: list[str] = [value for value, _ in EventType.choices]
@@ -48,6 +58,7 @@ DEFAULT_EMAIL_EVENTS: list[str] = [
         EventType.INCIDENT_UPDATED,
         EventType.MAINTENANCE_STARTED,
         EventType.MAINTENANCE_FINISHED,
+        EventType.MONTHLY_REPORT,
     )
 ]
 

@@ -42,4 +42,6 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
         "expire-claims": {"task": "credits.tasks.expire_claims", "schedule": 3600.0},
         "escalate": {"task": "notifications.tasks.escalate", "schedule": 60.0},
         "send-pending-tasks": {"task": "portal.tasks.send_pending_tasks", "schedule": 60.0},
+        # Hourly, so each zone's new local day is seen soon after it starts.
+        "contract-life": {"task": "contracts.tasks.contract_life_daily", "schedule": 3600.0},
     }

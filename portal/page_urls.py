@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
+from contracts import views as contract_views
 from portal import views
 
 urlpatterns = [
@@ -23,6 +24,12 @@ urlpatterns = [
         "agreements/<slug:key>/documents/<int:pk>/",
         views.document_download,
         name="agreement-document",
+    ),
+    path("agreements/<slug:key>/notice/", contract_views.notice, name="contract-notice"),
+    path(
+        "agreements/<slug:key>/amendments/<int:pk>/",
+        contract_views.amendment,
+        name="contract-amendment",
     ),
     path(
         "accounts/password/change/",

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "notifications",
     "integrations",
     "status",
+    "contracts",
     "portal",
 ]
 

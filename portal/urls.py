@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from agreements.api import AgreementViewSet, ApiRootView
+from contracts import api as contracts_api
 from credits import api as credits_api
 from credits import ticket_api
 from integrations.exposition import MetricsView
@@ -21,6 +22,7 @@ api_v1 = [
     path("tickets/", metrics_api.TicketsView.as_view(), name="ingest-tickets"),
     path("incidents/", metrics_api.IncidentsView.as_view(), name="ingest-incidents"),
     path("maintenance/", metrics_api.MaintenanceView.as_view(), name="ingest-maintenance"),
+    path("exclusions/", metrics_api.ExclusionsView.as_view(), name="exclusions"),
     path(
         "agreements/<slug:key>/compliance/", credits_api.ComplianceView.as_view(), name="compliance"
     ),
@@ -41,6 +43,22 @@ api_v1 = [
         "agreements/<slug:key>/periods/<str:period>/restate/",
         credits_api.RestateView.as_view(),
         name="restate",
+    ),
+    path("agreements/<slug:key>/notice/", contracts_api.NoticeView.as_view(), name="notice"),
+    path(
+        "agreements/<slug:key>/amendments/",
+        contracts_api.AmendmentsView.as_view(),
+        name="amendments",
+    ),
+    path(
+        "agreements/<slug:key>/amendments/<int:pk>/accept/",
+        contracts_api.AmendmentDecisionView.as_view(accept=True),
+        name="amendment-accept",
+    ),
+    path(
+        "agreements/<slug:key>/amendments/<int:pk>/reject/",
+        contracts_api.AmendmentDecisionView.as_view(accept=False),
+        name="amendment-reject",
     ),
     path("integrations/", include("integrations.urls")),
     *router.urls,

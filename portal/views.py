@@ -36,6 +36,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agreements import display
 from agreements.models import Agreement
+from contracts.views import life_of
 from credits.claims import claim_submit
 from credits.ledger import LedgerError
 from credits.models import Claim
@@ -181,6 +182,7 @@ def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
             "documents": documents_of(agreement),
             "can_claim": can_claim(agreement),
             "now": now,
+            "life": life_of(agreement, now=now),
         },
     )
 

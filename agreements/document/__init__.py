@@ -19,6 +19,7 @@ from agreements.document.fields import (
     parse_range,
     zone,
 )
+from agreements.document.life import LIFE_KEYS
 from agreements.document.loading import load_document
 from agreements.document.parties import MAX_MEASURED_BY
 from agreements.document.validation import terms_of, validate
@@ -33,6 +34,7 @@ from agreements.document.vocabulary import (
 __all__ = [
     "CURRENCIES",
     "INDICATORS",
+    "LIFE_KEYS",
     "MAX_MEASURED_BY",
     "TERMS_KEYS",
     "WEEKDAYS",

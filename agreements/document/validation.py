@@ -8,6 +8,7 @@ from typing import Any
 from agreements.document.calendars import _calendars
 from agreements.document.checker import _Checker
 from agreements.document.fields import _percent_out, _zones
+from agreements.document.life import _life
 from agreements.document.objectives import _objectives
 from agreements.document.parties import _escalation, _measured_by, _services
 from agreements.document.vocabulary import (
@@ -111,6 +112,7 @@ def validate(data: object) -> dict[str, Any]:
     out["escalation"] = _escalation(c, doc.get("escalation"))
     out["measured_by"] = _measured_by(c, doc.get("measured_by"))
     out["services"] = _services(c, doc.get("services"), out["objectives"])
+    out.update(_life(c, doc))
 
     if c.errors:
         raise DocumentError(c.errors)

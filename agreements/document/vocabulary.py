@@ -64,6 +64,11 @@ TOP_KEYS = {
     "escalation",
     "measured_by",
     "services",
+    # contract life (rule 20)
+    "auto_renew_months",
+    "contacts",
+    "responsibilities",
+    "reports",
 }
 REQUIRED_TOP = [
     "agreement",

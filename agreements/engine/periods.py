@@ -249,8 +249,10 @@ def covered_time(
     calendar: Calendar | None,
     maintenance: Iterable[Maintenance],
     notice_hours: int,
+    exclusions: Iterable[Interval] = (),
 ) -> list[Interval]:
-    """Covered time of an objective in a period: coverage minus announced maintenance."""
-    return subtract(
-        coverage(period, tz, calendar), maintenance_exclusions(maintenance, notice_hours)
-    )
+    """Covered time of an objective in a period (rules 2 and 3): coverage minus the
+    maintenance announced in time and minus ``exclusions``, the (start, end) UTC intervals
+    the provider's staff recorded as not its responsibility, whatever their notice."""
+    removed = union([*maintenance_exclusions(maintenance, notice_hours), *exclusions])
+    return subtract(coverage(period, tz, calendar), removed)

@@ -17,9 +17,10 @@ from agreements import display, engine
 from agreements.engine import Kind
 from agreements.models import Agreement, EscalationLevel, TermsVersion
 from credits.daily import DayFigures, ProbeDays, incident_days, local_day_start, probe_days
+from credits.exclusions import exclusions_of
 from credits.forecast import forecast
 from credits.terms import ObjectiveTerms, Terms, terms_of
-from metrics.models import Incident, Maintenance
+from metrics.models import Exclusion, Incident, Maintenance
 from portal import charts
 from portal.pages.history import HISTORY_DAYS, day_bars
 from portal.pages.incidents import IncidentRow, PeriodStats, incident_rows, incident_stats
@@ -28,6 +29,9 @@ from portal.pages.maintenance import MaintenanceRow, maintenance_rows
 from portal.pages.objectives import ObjectiveView, burndown
 from portal.pages.periods import PeriodFigures, current_of, periods_of
 from portal.pages.terms import calendar_lines, objective_sentence
+
+# Exclusions recorded ahead of time (a planned customer-side change) are listed too.
+EXCLUSIONS_AHEAD = dt.timedelta(days=366)
 
 
 class AgreementPage:
@@ -130,6 +134,12 @@ class AgreementPage:
             .order_by("start")
         )
 
+    @cached_property
+    def exclusions_all(self) -> list[Exclusion]:
+        """The provider's exclusions on the agreement's services since the page's history
+        starts, each listed with its reason (rule 3)."""
+        return exclusions_of(self.service_keys, self.since, self.now + EXCLUSIONS_AHEAD)
+
     def covered(self, o: ObjectiveTerms, window: engine.Interval) -> list[engine.Interval]:
         """Covered time of ``o`` inside ``window`` (rules 2 and 3)."""
         assert self.terms is not None
@@ -143,6 +153,9 @@ class AgreementPage:
                 if m.service.key == o.service
             ],
             notice_hours=self.terms.maintenance_notice_hours,
+            exclusions=[
+                (x.start, x.end) for x in self.exclusions_all if x.service.key == o.service
+            ],
         )
 
     def daily(self, o: ObjectiveTerms) -> dict[dt.date, DayFigures]:

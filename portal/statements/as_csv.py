@@ -210,6 +210,20 @@ def _csv_evidence(writer: Any, s: Statement) -> None:
                     ),
                 ]
             )
+        for external_id, start, end, reason in evidence.exclusions:
+            writer.writerow(
+                [
+                    "evidence",
+                    "exclusion",
+                    okey,
+                    start.isoformat(),
+                    end.isoformat(),
+                    f"{_duration_minutes(start, end):f}",
+                    "minutes",
+                    _text(external_id),
+                    _text(reason),
+                ]
+            )
 
 
 def _csv_sources(writer: Any, s: Statement) -> None:

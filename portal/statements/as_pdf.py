@@ -284,6 +284,8 @@ def _evidence(statement: Statement, w: _Writer) -> None:
             verdict = "excluded" if excluded else "counted"
             because = f" because {reason}" if reason else ""
             lines.append(f'Maintenance "{title}" {_when(start)} - {_when(end)}: {verdict}{because}')
+        for external_id, start, end, reason in evidence.exclusions:
+            lines.append(f"Exclusion {external_id} {_when(start)} - {_when(end)}: {reason}")
         if not lines:
             lines.append("No down spells, incidents, breached tickets or maintenance.")
         for text in lines:

@@ -28,7 +28,11 @@ def test_every_rule_has_its_stable_anchor() -> None:
 @pytest.mark.parametrize(
     "dotted",
     sorted(
-        set(re.findall(r"`((?:agreements|metrics|credits|portal|notifications)\.[\w.]+)`", RULES))
+        set(
+            re.findall(
+                r"`((?:agreements|metrics|credits|portal|notifications|contracts)\.[\w.]+)`", RULES
+            )
+        )
     ),
 )
 def test_code_named_by_the_rules_exists(dotted: str) -> None:

@@ -17,8 +17,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from agreements.document import validate
 from agreements.models import ApiKey, Customer
 from agreements.services import agreement_import
+from contracts.models import Amendment
 from notifications.models import Escalation, WebhookEndpoint
 from tests.notifications.conftest import ingest_incident
 
@@ -137,6 +139,41 @@ MATRIX: list[tuple[str, str, Any, list[int]]] = [
         {"reason": "late data"},
         [401, 404, 403, 403, 403, 403, 403],
     ),
+    (
+        "post",
+        "/api/v1/exclusions/",
+        {
+            "service": "hosted-api",
+            "external_id": "EX-1",
+            "start": "2026-03-02T10:00:00Z",
+            "end": "2026-03-02T11:00:00Z",
+            "reason": "monitoring_fault",
+            "note": "The monitor was down, not the service.",
+        },
+        [401, 201, 403, 403, 403, 403, 403],
+    ),
+    # Notice: the provider, or a key bound to the customer (rule 20).
+    ("post", f"{A}/notice/", {"by": "customer"}, [401, 201, 403, 403, 201, 403, 404]),
+    # The provider proposes; a period long started is refused with a 400 once permitted.
+    (
+        "post",
+        f"{A}/amendments/",
+        {"document": {}, "effective_period": "2000-01", "note": "n"},
+        [401, 400, 403, 403, 403, 403, 403],
+    ),
+    # The customer accepts or rejects; the provider may not decide for it.
+    (
+        "post",
+        f"{A}/amendments/{{amendment}}/accept/",
+        None,
+        [401, 403, 403, 403, 200, 403, 404],
+    ),
+    (
+        "post",
+        f"{A}/amendments/{{amendment}}/reject/",
+        None,
+        [401, 403, 403, 403, 200, 403, 404],
+    ),
     ("get", "/api/v1/webhooks/", None, [401, 403, 200, 403, 200, 200, 200]),
     (
         "post",
@@ -184,14 +221,24 @@ def globex(document: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def objects(agreement: Any, globex: Any, django_capture_on_commit_callbacks: Any) -> Any:
+def objects(
+    agreement: Any, globex: Any, document: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> Any:
     webhook = WebhookEndpoint.objects.create(
         customer=agreement.customer, url=PUBLIC, events=["incident.opened"]
     )
     with django_capture_on_commit_callbacks(execute=True):
         ingest_incident()
     escalation = Escalation.objects.get(agreement=agreement)
-    return {"webhook": webhook.pk, "escalation": escalation.pk}
+    amendment = Amendment.objects.create(
+        agreement=agreement,
+        document=validate(json.loads(json.dumps(document, default=str))),
+        effective_period="2099-01",
+        note="new terms",
+        proposed_by="provider",
+        proposed_at=timezone.now(),
+    )
+    return {"webhook": webhook.pk, "escalation": escalation.pk, "amendment": amendment.pk}
 
 
 def _client(persona: str) -> APIClient:
@@ -260,7 +307,10 @@ def _api_view_names() -> set[str]:
 
 
 def test_the_matrix_covers_every_api_endpoint() -> None:
-    covered = {resolve(path.format(webhook=1, escalation=1)).view_name for _, path, _, _ in MATRIX}
+    covered = {
+        resolve(path.format(webhook=1, escalation=1, amendment=1)).view_name
+        for _, path, _, _ in MATRIX
+    }
     assert _api_view_names() - covered == set()
 
 

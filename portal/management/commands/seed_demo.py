@@ -81,11 +81,13 @@ class Command(BaseCommand):
                 )
 
     def extend_demo(self, start: dt.date) -> None:
+        from contracts.demo import load_contract_life
         from credits.closing import close_due_periods
         from credits.recompute import recompute_agreement
         from portal.demo_data import load_measurements
 
         load_measurements(timezone.now(), out=self.stdout)
+        load_contract_life(timezone.now())
         # Past months close (their credits enter the ledger or become claimable) and the
         # current month is evaluated, so every page has figures at once.
         self._say("Closing the past months and entering their credits...")
