@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,9 +26,24 @@ from credits.recompute import version_in_force
 from portal.pages.scoping import can_claim, visible_agreements
 
 
+def with_life_flags(agreements: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    """``agreements`` annotated with whether each has a notice and any amendment, so the
+    page reads them (``life_of``) only when there is something to read: most agreements
+    have neither, and the page then costs no query for them."""
+    return agreements.annotate(
+        has_notice=Exists(Notice.objects.filter(agreement=OuterRef("pk"))),
+        has_amendments=Exists(Amendment.objects.filter(agreement=OuterRef("pk"))),
+    )
+
+
 def life_of(agreement: Agreement, *, now: dt.datetime) -> dict[str, Any]:
-    """What the agreement page shows of the contract's life (two queries)."""
-    notice = Notice.objects.filter(agreement=agreement).first()
+    """What the agreement page shows of the contract's life: at most two queries, none
+    for an agreement read through ``with_life_flags`` that has no notice or amendment."""
+    notice = (
+        Notice.objects.filter(agreement=agreement).first()
+        if getattr(agreement, "has_notice", True)
+        else None
+    )
     return {
         "contacts": agreement.contacts,
         "responsibilities": agreement.responsibilities,
@@ -39,7 +55,9 @@ def life_of(agreement: Agreement, *, now: dt.datetime) -> dict[str, Any]:
         else None,
         "amendments": list(
             Amendment.objects.filter(agreement=agreement).order_by("-proposed_at")[:10]
-        ),
+        )
+        if getattr(agreement, "has_amendments", True)
+        else [],
         "manager": can_claim(agreement),
     }
 

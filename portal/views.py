@@ -36,7 +36,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agreements import display
 from agreements.models import Agreement
-from contracts.views import life_of
+from contracts.views import life_of, with_life_flags
 from credits.claims import claim_submit
 from credits.ledger import LedgerError
 from credits.models import Claim
@@ -165,7 +165,9 @@ def ticket_panel(agreement: Agreement, terms: Terms | None, now: dt.datetime) ->
 
 @login_required
 def agreement_detail(request: HttpRequest, key: str) -> HttpResponse:
-    agreement = get_object_or_404(with_cache_stamp(visible_agreements(request.user)), key=key)
+    agreement = get_object_or_404(
+        with_life_flags(with_cache_stamp(visible_agreements(request.user))), key=key
+    )
     now = timezone.now()
     entries, balance = ledger_of(agreement)
     sections = agreement_sections(agreement, now)

@@ -278,7 +278,7 @@ def test_documents_are_served_only_to_those_who_see_the_agreement(
     assert client.get(url).status_code == 404
 
 
-def test_pages_stay_within_29_queries_whatever_the_data(
+def test_pages_stay_within_27_queries_whatever_the_data(
     client: Any,
     admin_user: Any,
     frozen: Any,
@@ -297,11 +297,11 @@ def test_pages_stay_within_29_queries_whatever_the_data(
         # forecast (a constant number of queries); both are cached per version. The live
         # ticket panel adds one read of the customer's tickets, cached or not. Exclusions
         # (rule 3) are one read for the page and one for the evaluation; the live contract
-        # section (rule 20) reads the notice and the amendments, cached or not.
-        with django_assert_max_num_queries(29):
+        # section (rule 20) reads the notice and the amendments only when there are some.
+        with django_assert_max_num_queries(27):
             assert client.get(path).status_code == 200
         # A second view reads the unchanged parts from the cache.
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(9):
             assert client.get(path).status_code == 200
 
 
@@ -322,8 +322,8 @@ def test_new_figures_show_after_a_recompute(
 
 def _cached_sections(client: Any, path: str, django_assert_max_num_queries: Any) -> str:
     """The page, asserting its figures and terms came from the cache (no query about them);
-    the live contract section reads the notice and the amendments."""
-    with django_assert_max_num_queries(9):
+    the live contract section reads the notice and the amendments only when there are some."""
+    with django_assert_max_num_queries(7):
         response = client.get(path)
     assert response.status_code == 200
     return response.content.decode()

@@ -23,7 +23,7 @@ def test_the_panel_shows_due_times_time_left_and_breaches(
     with time_machine.travel(NOW, tick=False):
         client.get(PATH)  # fills the cached sections
         # (two of them: the live contract section's notice and amendments)
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(9):
             page = client.get(PATH).content.decode()
 
     panel = page[page.index('id="tickets"') :]
