@@ -18,9 +18,24 @@ The engine is a package by concern; import its names from here (``agreements.eng
 - ``indicators``: achieved figures of rules 4-7
 - ``tickets``: ticket times, pauses and due times (rule 8)
 - ``verdict``: error budget, burn rate, status, credits (rules 9-12)
+- ``bounded``: bounded values and volume commitments (rules 15-17)
 """
 
 from .basics import DAY, MINUTE, Interval
+from .bounded import (
+    Bounded,
+    Commitment,
+    bounded_status,
+    commitment,
+    credit_percent_above,
+    jitter,
+    mean_latency,
+    metric_mean,
+    metric_sum,
+    mtbf,
+    mttr,
+    within_bound,
+)
 from .indicators import (
     Figures,
     availability_from_incidents,
@@ -63,9 +78,11 @@ from .words import Kind, MinuteState, Status
 __all__ = [
     "DAY",
     "MINUTE",
+    "Bounded",
     "Budget",
     "Calendar",
     "Clock",
+    "Commitment",
     "Figures",
     "Interval",
     "Kind",
@@ -78,23 +95,32 @@ __all__ = [
     "availability_from_incidents",
     "availability_from_minute_states",
     "availability_from_probes",
+    "bounded_status",
     "burn_rate",
     "classify_minute",
     "clip",
     "clip_sorted",
+    "commitment",
     "contains",
     "coverage",
     "covered_time",
     "credit_percent",
+    "credit_percent_above",
     "due_at",
     "duration",
     "eligible_minute_ranges",
     "error_budget",
     "intersect",
+    "jitter",
     "latency",
     "maintenance_exclusions",
+    "mean_latency",
+    "metric_mean",
+    "metric_sum",
     "minute_state_sql",
     "minutes_to_come",
+    "mtbf",
+    "mttr",
     "objective_credit",
     "period_bounds",
     "period_credit",
@@ -110,4 +136,5 @@ __all__ = [
     "ticket_elapsed",
     "ticket_times",
     "union",
+    "within_bound",
 ]
