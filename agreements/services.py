@@ -21,6 +21,12 @@ from agreements.document import (
     terms_of,
     validate,
 )
+from agreements.document.forms import (
+    BOUNDED_INDICATORS,
+    FORM_INDICATORS,
+    form_fields,
+    implied_target,
+)
 from agreements.models import (
     Agreement,
     ApiKey,
@@ -161,13 +167,16 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
                 "service": service,
                 "indicator": item["indicator"],
                 "source": item.get("source", ""),
-                "target": Decimal(str(item["target"])),
+                "target": Decimal(str(item["target"]))
+                if "target" in item
+                else implied_target(item["indicator"]),
                 "calendar": calendars.get(item["coverage"]),
                 "threshold_ms": item.get("threshold_ms"),
                 "threshold_seconds": parse_duration(item["threshold"])
                 if "threshold" in item
                 else None,
                 "priority": item.get("priority") or "",
+                "form": form_fields(item),
             },
         )
         objective.tiers.all().delete()
@@ -178,6 +187,7 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
                 percent=Decimal(str(t["percent"])),
             )
             for t in item["credits"]
+            if item["indicator"] not in BOUNDED_INDICATORS
         )
     agreement.calendars.exclude(key__in=list(calendars)).delete()
 
@@ -270,7 +280,8 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             item["service"] = o.service.key
         if o.source:
             item["source"] = o.source
-        item["target"] = _num(o.target)
+        if o.indicator not in FORM_INDICATORS:
+            item["target"] = _num(o.target)
         item["coverage"] = o.calendar.key if o.calendar else "always"
         if o.threshold_ms is not None:
             item["threshold_ms"] = o.threshold_ms
@@ -282,6 +293,7 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             {"below": _num(t.below), "percent": _num(t.percent)}
             for t in sorted(o.tiers.all(), key=lambda t: -t.below)
         ]
+        item |= o.form
         objectives.append(item)
     described = {
         o.service.key: {
