@@ -27,6 +27,7 @@ FIELDS = {
     "tickets": '{"customer", "external_id", "priority", "opened_at", "first_response_at"?, "resolved_at"?, "paused"?: [{"from", "to"}]}',
     "incidents": '{"service", "external_id", "title", "impact", "started_at", "resolved_at"?}',
     "maintenance": '{"service", "external_id", "title", "start", "end", "announced_at"}',
+    "samples": '{"service", "metric", "ts", "value"} (value a decimal number or string)',
 }
 
 
@@ -221,3 +222,4 @@ EventsView = _view("events", "Push good/total event counts")
 TicketsView = _view("tickets", "Push or update support tickets")
 IncidentsView = _view("incidents", "Push or update incidents")
 MaintenanceView = _view("maintenance", "Push or update maintenance windows")
+SamplesView = _view("samples", "Push samples of numeric metrics")
