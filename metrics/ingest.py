@@ -457,13 +457,13 @@ def _maintenance(record: dict[str, Any], ctx: Context) -> MaintenanceRow:
     return MaintenanceRow(sid, external_id, title, start, end, announced)
 
 
-MAX_SAMPLE_VALUE = Decimal(10) ** 12
+MAX_SAMPLE_VALUE = Decimal(10) ** 9
 MICRO = Decimal("0.000001")
 
 
 def _sample(record: dict[str, Any], ctx: Context) -> SampleRow:
     """Rule 16: ``{"service", "metric", "ts", "value"}``, value a decimal number or string
-    within ±10^12 with at most 6 decimal places (in the metric's unit)."""
+    within ±10^9 with at most 6 decimal places (in the metric's unit)."""
     sid = service_id(record["service"], ctx)
     metric = record["metric"]
     if not isinstance(metric, str) or not METRIC.fullmatch(metric):
@@ -484,7 +484,7 @@ def _sample_value(value: Any) -> Decimal:
     if not number.is_finite():
         raise _RecordError("value", "must be a finite number")
     if abs(number) > MAX_SAMPLE_VALUE:
-        raise _RecordError("value", "must be between -10^12 and 10^12")
+        raise _RecordError("value", "must be between -1000000000 and 1000000000")
     if number != number.quantize(MICRO):
         raise _RecordError("value", "must have at most 6 decimal places")
     return number

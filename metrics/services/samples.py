@@ -35,6 +35,11 @@ def samples_ingest(
     return _retrying(_samples, samples, _late_of(samples, closed))
 
 
+def micros(value: Decimal) -> int:
+    """A sample's value in millionths of its unit (values have at most six decimals)."""
+    return int(value.scaleb(6))
+
+
 def _samples(rows: list[SampleRow], late: list[bool]) -> IngestResult:
     fresh = _new_identities(Sample, rows, ["service_id", "metric", "ts"])  # type: ignore[arg-type]
     fresh_rows = [rows[i] for i in fresh]
@@ -46,15 +51,15 @@ def _samples(rows: list[SampleRow], late: list[bool]) -> IngestResult:
         ],
         batch_size=1000,
     )
-    added: dict[tuple[int, str, dt.datetime], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    added: dict[tuple[int, str, dt.datetime], list[int]] = defaultdict(lambda: [0, 0])
     for row in fresh_rows:
         summary = added[(row.service_id, row.metric, minute_of(row.ts))]
         summary[0] += 1
-        summary[1] += row.value
+        summary[1] += micros(row.value)
     _add_to(
         SampleMinute,
         ["service_id", "metric", "minute"],
-        {key: {"count": count, "total": total} for key, (count, total) in added.items()},
+        {key: {"count": count, "total_micros": total} for key, (count, total) in added.items()},
     )
     result = _result_of(rows, len(fresh))
     result.late = _record_late("samples", fresh_rows, [late[i] for i in fresh])
