@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from agreements import engine
 from agreements.engine import Kind, Status
 from agreements.models import Agreement, Service, TermsVersion
-from credits import checkpoints, coverage, measure
+from credits import bounded, checkpoints, coverage, measure
 from credits.terms import ObjectiveTerms, Terms, terms_of
 from metrics.models import Incident, Maintenance, Ticket, pauses_from_json
 
@@ -29,6 +29,8 @@ COUNTED = frozenset(k for k in Kind if k.from_summaries)
 TIME_BASED = frozenset((Kind.AVAILABILITY_PROBES, Kind.AVAILABILITY_INCIDENTS))
 # Indicators measured over the customer's tickets (rule 8).
 TICKET_KINDS = frozenset({Kind.RESPONSE_TIME, Kind.RESOLUTION_TIME})
+# Indicators measured over the service's outage incidents (rules 5, 15).
+OUTAGE_KINDS = frozenset({Kind.AVAILABILITY_INCIDENTS, *bounded.OUTAGE_KINDS})
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class ObjectiveResult:
     burn_rate_1h: Decimal | None
     status: Status
     credit_percent: Decimal
+    # The further forms (rules 15-17): achieved's unit, bound, commitment; else None.
+    measured: bounded.Measured | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,7 @@ class _Batch:
         self.counts: dict[CountKey, Pair] = {}
         self.outages: dict[int, list[Outage]] = {}
         self.tickets: dict[int, list[TicketRow]] = {}
+        self.bounded = bounded.Reads()
 
     def results(self) -> list[PeriodResult]:
         self._load_services()
@@ -195,6 +200,7 @@ class _Batch:
             for o in p.terms.objectives:
                 self._plan(n, p, o)
         self._count()
+        self.bounded.read()
         self._load_outages()
         self._load_tickets()
         return [self._period_result(n, p) for n, p in enumerate(self.todo)]
@@ -231,7 +237,7 @@ class _Batch:
             self.services[o.service]
             for p in self.todo
             for o in p.terms.objectives
-            if o.kind == Kind.AVAILABILITY_INCIDENTS and o.service in self.services
+            if o.kind in OUTAGE_KINDS and o.service in self.services
         }
         if not incident_services:
             return
@@ -297,6 +303,10 @@ class _Batch:
         covered = engine.clip_sorted(whole, p.window)
         hour = engine.clip_sorted(covered, (max(start, end - HOUR), end))
         p.covered[o.key], p.last_hour[o.key], p.whole[o.key] = covered, hour, whole
+        if o.kind in bounded.KINDS:
+            self.bounded.plan(
+                (n, o.key), o, sid, covered, agreement_id=p.job.agreement.pk, period=p.job.period
+            )
         if sid is None or o.kind not in COUNTED:
             return
         parts = {Part.RECENT: covered}
@@ -387,6 +397,8 @@ class _Batch:
         )
 
     def _objective_result(self, n: int, p: _Prepared, o: ObjectiveTerms) -> ObjectiveResult:
+        if o.kind in bounded.KINDS:
+            return self._bounded_result(n, p, o)
         figures, hour = self._figures(n, p, o)
         closed = p.job.closed
         budget = engine.error_budget(
@@ -407,6 +419,22 @@ class _Batch:
         )
         percent = engine.credit_percent(figures.achieved, o.tiers)
         return ObjectiveResult(o, figures, budget, burn, status, percent)
+
+    def _bounded_result(self, n: int, p: _Prepared, o: ObjectiveTerms) -> ObjectiveResult:
+        sid = self.services.get(o.service or "")
+        j = self.bounded.judge(
+            (n, o.key),
+            o,
+            sid=sid,
+            covered=p.covered.get(o.key, []),
+            bounds=p.bounds,
+            outages=self.outages.get(sid, []) if sid else [],
+            now=p.job.now,
+            closed=p.job.closed,
+            agreement_id=p.job.agreement.pk,
+            period=p.job.period,
+        )
+        return ObjectiveResult(o, j.figures, j.budget, None, j.status, j.credit_percent, j.measured)
 
     def _figures(
         self, n: int, p: _Prepared, o: ObjectiveTerms

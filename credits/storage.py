@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, cast
 from django.db import connection, models
 
 from agreements.models import Agreement
+from credits import bounded
 from credits.evaluation import ObjectiveResult, PeriodResult
 from credits.models import Evaluation, Period
 
@@ -125,6 +126,7 @@ def evaluation_values(row: Period, r: ObjectiveResult, at: Any) -> dict[str, Any
         "burn_rate_1h": _within(r.burn_rate_1h, Evaluation._meta.get_field("burn_rate_1h")),
         "credit_percent": r.credit_percent,
         "computed_at": at,
+        **bounded.stored_fields(r.measured),
     }
 
 

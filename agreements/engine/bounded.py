@@ -46,7 +46,9 @@ class Commitment:
     shortfall: Decimal
 
 
-def _mean(total: Decimal, count: int) -> Bounded:
+def mean(total: Decimal, count: int) -> Bounded:
+    """The mean ``total`` / ``count`` as a ``Bounded`` (value None when count is 0), for
+    sums made elsewhere (e.g. by SQL over summaries) by the same rule as ``metric_mean``."""
     with localcontext(_DECIMAL):
         return Bounded(total / count if count else None, total, count)
 
@@ -83,7 +85,7 @@ def mttr(
     covered time from start to resolution; an unresolved one (None) counts until ``now``.
     No outage: value None (its status is met, see ``bounded_status``)."""
     times = _outage_times(covered, started_in, outages, now)
-    return _mean(sum(times, Decimal(0)), len(times))
+    return mean(sum(times, Decimal(0)), len(times))
 
 
 def mtbf(
@@ -97,7 +99,7 @@ def mtbf(
     started inside ``started_in``. No outage: value None (met)."""
     first, stop = _utc(started_in[0]), _utc(started_in[1])
     count = sum(1 for start, _ in outages if first <= _utc(start) < stop)
-    return _mean(_seconds(duration(union(covered))), count)
+    return mean(_seconds(duration(union(covered))), count)
 
 
 def _measured(ok: bool, latency_ms: float | Decimal | None) -> bool:
@@ -118,7 +120,7 @@ def mean_latency(
         if _measured(ok, latency_ms) and contains(covered_norm, ts):
             total += Decimal(latency_ms)  # type: ignore[arg-type]
             count += 1
-    return _mean(total, count)
+    return mean(total, count)
 
 
 def jitter(
@@ -140,7 +142,7 @@ def jitter(
         for (_, a), (_, b) in pairwise(series):
             total += abs(b - a)
             count += 1
-    return _mean(total, count)
+    return mean(total, count)
 
 
 def metric_mean(
@@ -148,7 +150,7 @@ def metric_mean(
 ) -> Bounded:
     """Rule 15: the mean of the samples ``(ts, value)`` in covered time, in the metric's unit."""
     total, count = metric_sum(covered=covered, samples=samples)
-    return _mean(total, count)
+    return mean(total, count)
 
 
 def metric_sum(
