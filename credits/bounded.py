@@ -312,11 +312,10 @@ def api_fields(e: Any) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {
         "unit": e.value_unit,
-        "achieved_text": display.measured(e.achieved, e.value_unit, bound=e.bound),
+        "achieved_text": achieved_text(e),
         "bound": {e.bound: _number(e.bound_limit)},
     }
     if e.required is not None:
-        out["achieved_text"] = display.percent(e.achieved, e.target)
         out["commitment"] = {
             "required": _number(e.required),
             "delivered": _number(e.good),
@@ -343,3 +342,22 @@ def commitment_text(e: Any) -> str:
 def _month_name(period: str) -> str:
     year, month = (int(part) for part in period.split("-"))
     return dt.date(year, month, 1).strftime("%B")
+
+
+def bound_text(o: ObjectiveTerms) -> str:
+    """An objective's bound as people read it: ``"at most 4 h"``, ``"at least 900
+    throughput_mbps"``, ``"at least 200 qualified_leads"``; "" for a percent target."""
+    if o.kind not in KINDS:
+        return ""
+    if o.maximum is not None:
+        return f"at most {display.measured(o.maximum, o.value_unit)}"
+    unit = o.metric or "" if o.kind == Kind.METRIC_SUM else o.value_unit
+    return f"at least {display.measured(o.minimum, unit)}"
+
+
+def achieved_text(e: Any) -> str:
+    """An evaluation's achieved figure as people read it, with its unit: a percent for the
+    percent indicators and commitments, else the bounded value (``display.measured``)."""
+    if not e.bound or e.required is not None:
+        return display.percent(e.achieved, e.target)
+    return display.measured(e.achieved, e.value_unit, bound=e.bound)

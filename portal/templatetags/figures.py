@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 
 from agreements import display
+from credits import bounded
 
 register = template.Library()
 
@@ -49,3 +51,9 @@ def plain(value: Decimal | int) -> str:
 @register.filter
 def multiple(value: Decimal | None) -> str:
     return "—" if value is None else display.multiple(value)
+
+
+@register.filter
+def achieved(evaluation: Any) -> str:
+    """An evaluation's achieved figure with its unit (rules 15, 19): ``{{ e|achieved }}``."""
+    return bounded.achieved_text(evaluation)

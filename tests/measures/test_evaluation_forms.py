@@ -222,3 +222,29 @@ def test_batched_query_count_does_not_grow_with_agreements_of_further_forms() ->
             recompute_agreements(agreement_ids=batch, now=now)
         counts.append(len(captured))
     assert counts[0] == counts[1], counts
+
+
+def test_the_page_and_statement_show_values_with_units_and_the_commitment(
+    client: Any, django_user_model: Any
+) -> None:
+    from agreements.models import Membership
+
+    with time_machine.travel(OCTOBER, tick=False):
+        agreement = agreement_import(
+            data=doc([HOURS, RESTORE], effective_from="2026-10-01")
+        ).agreement
+    desk = Service.objects.get(key="desk")
+    deliver(desk, OCTOBER + dt.timedelta(days=2), 170)
+    incidents_ingest(rows=[outage(desk, "a", OCTOBER + dt.timedelta(days=3), 90)], closed={})
+    close_due_periods(now=dt.datetime(2026, 11, 2, 1, tzinfo=UTC))
+    recompute_agreement(agreement_id=agreement.pk, now=dt.datetime(2026, 11, 10, tzinfo=UTC))
+    user = django_user_model.objects.create_user("buyer-user", password="pw-long-enough-1")
+    Membership.objects.create(user=user, customer=agreement.customer)
+    client.force_login(user)
+    with time_machine.travel(dt.datetime(2026, 11, 10, tzinfo=UTC), tick=False):
+        page = client.get("/agreements/outsourcing/").content.decode()
+    assert "required 230 = 200 + 30 carried from October" in page
+    assert "at most 30 min" in page
+    csv = client.get("/agreements/outsourcing/statements/2026-10.csv").content.decode()
+    restore = next((line for line in csv.splitlines() if "restore" in line), csv)
+    assert ",5400," in restore and ",s," in restore, restore
