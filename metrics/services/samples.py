@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
-from metrics.models import Sample, SampleMinute
+from metrics.models import Sample
 from metrics.rows import SampleRow
 from metrics.services.common import (
     IngestResult,
-    _add_to,
     _as_rows,
     _late_of,
     _new_identities,
@@ -33,6 +33,33 @@ def samples_ingest(
     to the end of its closed periods (what arrives before it is flagged late)."""
     samples = _as_rows(rows, SampleRow)
     return _retrying(_samples, samples, _late_of(samples, closed))
+
+
+# One statement per thousand minutes, valid on PostgreSQL and SQLite (3.24+): a
+# select-then-bulk_update of the summary rows made sample ingestion a quarter of the probe
+# speed (bench/ingest.py, 100,000 records in batches of 5,000: 2,948 samples/s against
+# 11,547 probes/s).
+_UPSERT = (
+    "INSERT INTO metrics_sampleminute (service_id, metric, minute, count, total_micros) "
+    "VALUES {values} ON CONFLICT (service_id, metric, minute) DO UPDATE SET "
+    "count = metrics_sampleminute.count + excluded.count, "
+    "total_micros = metrics_sampleminute.total_micros + excluded.total_micros"
+)
+
+
+def _add_to_summary(added: dict[tuple[int, str, dt.datetime], list[int]]) -> None:
+    rows = [
+        (sid, metric, connection.ops.adapt_datetimefield_value(minute), count, total)
+        for (sid, metric, minute), (count, total) in sorted(added.items())
+    ]
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), 1000):
+            chunk = rows[i : i + 1000]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                _UPSERT.format(values=values),  # placeholders only
+                [value for row in chunk for value in row],
+            )
 
 
 def micros(value: Decimal) -> int:
@@ -56,11 +83,7 @@ def _samples(rows: list[SampleRow], late: list[bool]) -> IngestResult:
         summary = added[(row.service_id, row.metric, minute_of(row.ts))]
         summary[0] += 1
         summary[1] += micros(row.value)
-    _add_to(
-        SampleMinute,
-        ["service_id", "metric", "minute"],
-        {key: {"count": count, "total_micros": total} for key, (count, total) in added.items()},
-    )
+    _add_to_summary(added)
     result = _result_of(rows, len(fresh))
     result.late = _record_late("samples", fresh_rows, [late[i] for i in fresh])
     return result
