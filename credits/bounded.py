@@ -169,7 +169,7 @@ class Reads:
         ).values_list(
             "period__agreement_id", "period__period", "objective_key", "required", "good"
         ):
-            if (agreement_id, period, key) in self.carry:
+            if required is not None and (agreement_id, period, key) in self.carry:
                 self.carried[(agreement_id, period, key)] = max(required - delivered, Decimal(0))
 
     # -- Figures --------------------------------------------------------------------------
