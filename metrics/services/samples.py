@@ -38,7 +38,8 @@ def samples_ingest(
 # One statement per thousand minutes, valid on PostgreSQL and SQLite (3.24+): a
 # select-then-bulk_update of the summary rows made sample ingestion a quarter of the probe
 # speed (bench/ingest.py, 100,000 records in batches of 5,000: 2,948 samples/s against
-# 11,547 probes/s).
+# 11,547 probes/s); this upsert doubled it (6,850 samples/s against 24,626 probes/s on a
+# quieter run), still short of half the probe speed: the raw rows' bulk_create is next.
 _UPSERT = (
     "INSERT INTO metrics_sampleminute (service_id, metric, minute, count, total_micros) "
     "VALUES {values} ON CONFLICT (service_id, metric, minute) DO UPDATE SET "
