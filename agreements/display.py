@@ -9,12 +9,13 @@ the portal may all use it. See docs/rules.md#rule-19--figures-shown-to-people.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 __all__ = [
     "attribution",
     "count",
     "duration",
+    "measured",
     "milliseconds",
     "money",
     "multiple",
@@ -187,3 +188,38 @@ def attribution(shares: Iterable[Mapping[str, str]], unit: str) -> str:
         )
         parts.append(f"{who} {duration(bad)}")
     return ", ".join(parts)
+
+
+_MINUTE = Decimal(60)
+_MS_STEP = Decimal("0.1")
+_METRIC_STEP = Decimal("0.001")
+
+
+def measured(
+    value: Decimal | int | float | None,
+    unit: str,
+    *,
+    target: Decimal | int | float | str | None = None,
+    bound: str = "",
+) -> str:
+    """An objective's achieved figure with its unit (rules 15, 19): a percent (``%``) as
+    ``percent``; seconds (``s``, mttr and mtbf) as a duration, ``"1 h 30 min"``;
+    milliseconds (``ms``) to one decimal, ``"12.4 ms"``; a metric's value to three
+    decimals followed by its unit's name, ``"912.5 throughput_mbps"``.
+
+    Cut so a figure outside its bound never reads as within it: up for a ``max`` bound,
+    down for a ``min`` bound (``bound``). ``None`` reads "no data".
+    """
+    if unit == "%":
+        return percent(value, target)
+    if value is None:
+        return NO_DATA
+    number = _decimal(value)
+    rounding = ROUND_UP if bound == "max" else ROUND_DOWN
+    if unit == "s":
+        if abs(number) < _MINUTE:
+            return duration(number.quantize(Decimal(1), rounding=rounding))
+        return duration((number / _MINUTE).quantize(Decimal(1), rounding=rounding) * _MINUTE)
+    if unit == "ms":
+        return f"{number.quantize(_MS_STEP, rounding=rounding):f} ms"
+    return f"{plain(number.quantize(_METRIC_STEP, rounding=rounding))} {unit}".rstrip()

@@ -247,6 +247,12 @@ class Objective(models.Model):
         RATIO = "ratio", "Ratio"
         RESPONSE_TIME = "response_time", "Response time"
         RESOLUTION_TIME = "resolution_time", "Resolution time"
+        MTTR = "mttr", "Mean time to restore"
+        MTBF = "mtbf", "Mean time between failures"
+        MEAN_LATENCY = "mean_latency", "Mean latency"
+        JITTER = "jitter", "Jitter"
+        METRIC_MEAN = "metric_mean", "Metric mean"
+        METRIC_SUM = "metric_sum", "Volume commitment"
 
     class Source(models.TextChoices):
         PROBES = "probes", "Probes"
@@ -271,6 +277,9 @@ class Objective(models.Model):
     )
     threshold_ms = models.PositiveIntegerField(null=True, blank=True)
     threshold_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The further forms of rules 15-17 as their document writes them: max or min, metric,
+    # carry_over, and a bounded value's tiers (in its unit, so not CreditTier rows).
+    form = models.JSONField(default=dict, blank=True)
     priority = models.CharField(max_length=32, blank=True)
     # Rule 18: an availability objective over several services (their keys, instead of
     # ``service``), combined "all" (in series) or "any" (redundant).
@@ -299,6 +308,12 @@ class Objective(models.Model):
                         "ratio",
                         "response_time",
                         "resolution_time",
+                        "mttr",
+                        "mtbf",
+                        "mean_latency",
+                        "jitter",
+                        "metric_mean",
+                        "metric_sum",
                     ]
                 ),
                 name="agreements_objective_indicator_valid",

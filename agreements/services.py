@@ -22,6 +22,12 @@ from agreements.document import (
     terms_of,
     validate,
 )
+from agreements.document.forms import (
+    BOUNDED_INDICATORS,
+    FORM_INDICATORS,
+    form_fields,
+    implied_target,
+)
 from agreements.models import (
     Agreement,
     ApiKey,
@@ -175,7 +181,9 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
                 "service": service,
                 "indicator": item["indicator"],
                 "source": item.get("source", ""),
-                "target": Decimal(str(item["target"])),
+                "target": Decimal(str(item["target"]))
+                if "target" in item
+                else implied_target(item["indicator"]),
                 "calendar": calendars.get(item["coverage"]),
                 "threshold_ms": item.get("threshold_ms"),
                 "threshold_seconds": parse_duration(item["threshold"])
@@ -185,6 +193,7 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
                 "services": item.get("services", []),
                 "combine": item.get("combine", ""),
                 "bonus": item.get("bonus", []),
+                "form": form_fields(item),
             },
         )
         objective.listed_services.set(listed)
@@ -196,6 +205,7 @@ def _write_terms(agreement: Agreement, document: dict[str, Any]) -> None:
                 percent=Decimal(str(t["percent"])),
             )
             for t in item["credits"]
+            if item["indicator"] not in BOUNDED_INDICATORS
         )
     agreement.calendars.exclude(key__in=list(calendars)).delete()
 
@@ -305,7 +315,8 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             item["service"] = o.service.key
         if o.source:
             item["source"] = o.source
-        item["target"] = _num(o.target)
+        if o.indicator not in FORM_INDICATORS:
+            item["target"] = _num(o.target)
         item["coverage"] = o.calendar.key if o.calendar else "always"
         if o.threshold_ms is not None:
             item["threshold_ms"] = o.threshold_ms
@@ -321,6 +332,7 @@ def agreement_export(agreement: Agreement) -> dict[str, Any]:
             item["services"], item["combine"] = list(o.services), o.combine
         if o.bonus:
             item["bonus"] = list(o.bonus)
+        item |= o.form
         objectives.append(item)
     _warnings_from_terms(agreement, objectives)
     described = {

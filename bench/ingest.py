@@ -2,7 +2,12 @@
 clients against gunicorn with PostgreSQL on loopback, and in the same run the ceiling,
 a plain COPY of the same rows into an equivalent bare table.
 
-Last line: {"probes_per_s", "copy_rows_per_s", "ratio"} (ratio = probes_per_s / copy_rows_per_s).
+Then the same number of samples (rule 16: service, metric, ts, value) the same way, which
+must go at no less than half the probe speed.
+
+Last line: {"probes_per_s", "copy_rows_per_s", "ratio", "samples_per_s",
+"samples_to_probes"} (ratio = probes_per_s / copy_rows_per_s; samples_to_probes =
+samples_per_s / probes_per_s).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Server, bench_database_url, environment, manage, recreate_database
@@ -42,6 +48,20 @@ def make_rows() -> list[tuple[str, str, str, bool, float | None]]:
                 ok = (i * 7 + s + p) % 97 != 0
                 rows.append((f"bench-{s}", probe, ts, ok, 87.5 + (i % 50) if ok else None))
     return rows
+
+
+def make_samples(rows: list[tuple[str, str, str, bool, float | None]]) -> list[dict[str, Any]]:
+    """As many samples as probe results, of the same services and instants: two metrics
+    where the probes had two locations."""
+    return [
+        {
+            "service": service,
+            "metric": "throughput_mbps" if probe == "eu-west" else "hours_worked",
+            "ts": ts,
+            "value": f"{900 + (n % 97)}.{n % 1000:03d}",
+        }
+        for n, (service, probe, ts, _, _) in enumerate(rows)
+    ]
 
 
 def ceiling(
@@ -123,12 +143,14 @@ def main() -> None:
     accepted = [0]
     lock = threading.Lock()
 
+    path = ["/api/v1/probes/"]
+
     def client(mine: list[bytes]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
         for body in mine:
             conn.request(
                 "POST",
-                "/api/v1/probes/",
+                path[0],
                 body=body,
                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
             )
@@ -157,15 +179,41 @@ def main() -> None:
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - began
+        if errors:
+            sys.exit(f"ingestion failed: {errors[0]}")
+        if accepted[0] != len(rows):
+            sys.exit(f"accepted {accepted[0]} of {len(rows)}")
+        probes_per_s = len(rows) / elapsed
+        print(
+            f"ingest: {len(rows)} probes in {elapsed:.2f} s = {probes_per_s:,.0f} probes/s",
+            flush=True,
+        )
+        samples = make_samples(rows)
+        sample_bodies = [
+            json.dumps(samples[i : i + BATCH]).encode() for i in range(0, len(samples), BATCH)
+        ]
+        path[0], accepted[0] = "/api/v1/samples/", 0
+        threads = [
+            threading.Thread(target=client, args=(sample_bodies[i::CLIENTS],))
+            for i in range(CLIENTS)
+        ]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sample_elapsed = time.perf_counter() - began
     finally:
         server.stop()
     if errors:
-        sys.exit(f"ingestion failed: {errors[0]}")
-    if accepted[0] != len(rows):
-        sys.exit(f"accepted {accepted[0]} of {len(rows)}")
-    probes_per_s = len(rows) / elapsed
+        sys.exit(f"sample ingestion failed: {errors[0]}")
+    if accepted[0] != len(samples):
+        sys.exit(f"accepted {accepted[0]} of {len(samples)} samples")
+    samples_per_s = len(samples) / sample_elapsed
     print(
-        f"ingest: {len(rows)} probes in {elapsed:.2f} s = {probes_per_s:,.0f} probes/s", flush=True
+        f"ingest: {len(samples)} samples in {sample_elapsed:.2f} s = {samples_per_s:,.0f} "
+        f"samples/s ({samples_per_s / probes_per_s:.2f} of the probe speed)",
+        flush=True,
     )
 
     copy_rows_per_s, wire = ceiling(url, rows, identity=True)
@@ -189,6 +237,8 @@ def main() -> None:
                 "ratio": round(probes_per_s / copy_rows_per_s, 3),
                 "bare_copy_rows_per_s": round(bare_rows_per_s),
                 "ratio_vs_bare": round(probes_per_s / bare_rows_per_s, 3),
+                "samples_per_s": round(samples_per_s),
+                "samples_to_probes": round(samples_per_s / probes_per_s, 3),
             }
         )
     )

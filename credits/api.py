@@ -19,6 +19,7 @@ from agreements.api import scoped_agreements
 from agreements.auth import HasScope, ProviderOnly
 from agreements.models import Agreement
 from agreements.text import TextError, single_line
+from credits import bounded
 from credits.budget import budget_shown
 from credits.models import Evaluation, Period
 from credits.recompute import recompute_agreement
@@ -61,6 +62,7 @@ def objective_json(e: Evaluation) -> dict[str, Any]:
         "pending": e.pending,
         "credit_percent": _number(e.credit_percent),
         **combined_json(e),
+        **bounded.api_fields(e),
     }
 
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from agreements import engine
 from agreements.engine import Kind, Status
 from agreements.models import Agreement, Service, TermsVersion
-from credits import checkpoints, combined, coverage, measure
+from credits import bounded, checkpoints, combined, coverage, measure
 from credits.exclusions import exclusions_by_service
 from credits.terms import ObjectiveTerms, Terms, terms_of
 from metrics.models import Incident, Maintenance, Ticket, pauses_from_json
@@ -30,6 +30,8 @@ COUNTED = frozenset(k for k in Kind if k.from_summaries)
 TIME_BASED = frozenset((Kind.AVAILABILITY_PROBES, Kind.AVAILABILITY_INCIDENTS))
 # Indicators measured over the customer's tickets (rule 8).
 TICKET_KINDS = frozenset({Kind.RESPONSE_TIME, Kind.RESOLUTION_TIME})
+# Indicators measured over the service's outage incidents (rules 5, 15).
+OUTAGE_KINDS = frozenset({Kind.AVAILABILITY_INCIDENTS, *bounded.OUTAGE_KINDS})
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ObjectiveResult:
     credit_percent: Decimal
     bonus_percent: Decimal = Decimal(0)  # rule 12's bonus tiers
     attribution: tuple[combined.Share, ...] = ()  # rule 18, objectives over several services
+    # The further forms (rules 15-17): achieved's unit, bound, commitment; else None.
+    measured: bounded.Measured | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,7 @@ class _Batch:
         self.tickets: dict[int, list[TicketRow]] = {}
         self.combined = combined.Reads()
         self.shares: dict[tuple[int, str], tuple[combined.Share, ...]] = {}
+        self.bounded = bounded.Reads()
 
     def results(self) -> list[PeriodResult]:
         self._load_services()
@@ -203,6 +208,7 @@ class _Batch:
             for o in p.terms.objectives:
                 self._plan(n, p, o)
         self._count()
+        self.bounded.read()
         self._load_outages()
         self._load_tickets()
         return [self._period_result(n, p) for n, p in enumerate(self.todo)]
@@ -241,7 +247,7 @@ class _Batch:
             self.services[o.service]
             for p in self.todo
             for o in p.terms.objectives
-            if o.kind == Kind.AVAILABILITY_INCIDENTS and o.service in self.services
+            if o.kind in OUTAGE_KINDS and o.service in self.services
         }
         incident_services |= combined.incident_services(
             [o for p in self.todo for o in p.terms.objectives], self.services
@@ -313,6 +319,10 @@ class _Batch:
         covered = engine.clip_sorted(whole, p.window)
         hour = engine.clip_sorted(covered, (max(start, end - HOUR), end))
         p.covered[o.key], p.last_hour[o.key], p.whole[o.key] = covered, hour, whole
+        if o.kind in bounded.KINDS:
+            self.bounded.plan(
+                (n, o.key), o, sid, covered, agreement_id=p.job.agreement.pk, period=p.job.period
+            )
         if sid is None or o.kind not in COUNTED:
             return
         parts = {Part.RECENT: covered}
@@ -422,6 +432,8 @@ class _Batch:
         )
 
     def _objective_result(self, n: int, p: _Prepared, o: ObjectiveTerms) -> ObjectiveResult:
+        if o.kind in bounded.KINDS:
+            return self._bounded_result(n, p, o)
         figures, hour = self._figures(n, p, o)
         closed = p.job.closed
         budget = engine.error_budget(
@@ -444,6 +456,24 @@ class _Batch:
         bonus = engine.bonus_percent(figures.achieved, o.bonus)
         shares = self.shares.get((n, o.key), ())
         return ObjectiveResult(o, figures, budget, burn, status, percent, bonus, shares)
+
+    def _bounded_result(self, n: int, p: _Prepared, o: ObjectiveTerms) -> ObjectiveResult:
+        sid = self.services.get(o.service or "")
+        j = self.bounded.judge(
+            (n, o.key),
+            o,
+            sid=sid,
+            covered=p.covered.get(o.key, []),
+            bounds=p.bounds,
+            outages=self.outages.get(sid, []) if sid else [],
+            now=p.job.now,
+            closed=p.job.closed,
+            agreement_id=p.job.agreement.pk,
+            period=p.job.period,
+        )
+        return ObjectiveResult(
+            o, j.figures, j.budget, None, j.status, j.credit_percent, measured=j.measured
+        )
 
     def _figures(
         self, n: int, p: _Prepared, o: ObjectiveTerms

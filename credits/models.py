@@ -98,11 +98,12 @@ class Evaluation(models.Model):
     good = models.DecimalField(max_digits=24, decimal_places=6)
     bad = models.DecimalField(max_digits=24, decimal_places=6)
     achieved = models.DecimalField(
-        max_digits=12,
+        max_digits=24,
         decimal_places=8,
         null=True,
         blank=True,
-        help_text="Rounded for storage; the exact figure is 100 × good / (good + bad)",
+        help_text="Rounded for storage; the exact figure is 100 × good / (good + bad), or "
+        "a bounded value in value_unit (rule 15)",
     )
     completeness = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
     eligible = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal(0))
@@ -120,6 +121,15 @@ class Evaluation(models.Model):
     bonus_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
     # Rule 18: [{"service", "name", "provider", "bad"}], bad in ``unit`` (a decimal string).
     attribution = models.JSONField(default=list, blank=True)
+    # The further forms (rules 15-17): the unit of achieved ("%", "s", "ms" or a metric's
+    # name), the bound it is held to, and for a volume commitment what was required and
+    # carried from the period named (fixed once that period closed).
+    value_unit = models.CharField(max_length=64, default="%")
+    bound = models.CharField(max_length=3, blank=True)
+    bound_limit = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    required = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    carried = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    carried_from = models.CharField(max_length=7, blank=True)
 
     class Meta:
         ordering = ["period", "revision", "position"]

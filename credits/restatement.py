@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from credits import ledger
 from credits.evaluation import evaluate
 from credits.models import Period, Restatement
 from credits.storage import set_credit, store_evaluations
+from credits.tasks import schedule_recompute
 
 
 class RestateError(ValueError):
@@ -70,4 +72,7 @@ def restate_period(
     if result.credit != old_amount:
         ledger.on_period_restated(period=row, actor=actor, reason=reason.strip(), now=now)
     ledger.enter_bonus(period=row, now=now, actor=actor, reason=reason.strip())
+    # A volume commitment's shortfall carried into the next period may have changed
+    # (rule 17): the open period is recomputed from the restated figures.
+    transaction.on_commit(partial(schedule_recompute, [row.agreement_id]))
     return row

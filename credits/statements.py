@@ -19,6 +19,7 @@ from django.db.models import Count, Q, Sum
 from agreements import display, engine
 from agreements.engine import Status
 from agreements.models import Agreement
+from credits import bounded
 from credits.evidence import Evidence, evidence_of
 from credits.models import Claim, Evaluation, Period
 from credits.models import Restatement as RestatementRow
@@ -47,6 +48,16 @@ class ObjectiveLine:
     bonus_percent: Decimal = Decimal(0)  # rule 12, earned by the provider
     # Rule 18, objectives over several services: [{"service", "name", "provider", "bad"}].
     attribution: tuple[Mapping[str, str], ...] = ()
+    # The further forms (rules 15-17): achieved's unit and bound, and a commitment's sum.
+    value_unit: str = "%"
+    bound: str = ""
+    commitment: str = ""
+
+    @property
+    def achieved_text(self) -> str:
+        """Achieved as people read it, with its unit (rules 15, 19)."""
+        unit = "%" if self.commitment else self.value_unit
+        return display.measured(self.achieved, unit, target=self.target, bound=self.bound)
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,9 @@ def _objective_lines(row: Period, terms: Terms) -> tuple[ObjectiveLine, ...]:
             ),
             bonus_percent=e.bonus_percent,
             attribution=tuple(e.attribution),
+            value_unit=e.value_unit,
+            bound=e.bound,
+            commitment=bounded.commitment_text(e),
         )
         for e in evaluations
     )

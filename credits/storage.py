@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, cast
 from django.db import connection, models
 
 from agreements.models import Agreement
+from credits import bounded
 from credits.combined import attribution_json
 from credits.evaluation import ObjectiveResult, PeriodResult
 from credits.models import Evaluation, Period
@@ -131,6 +132,7 @@ def evaluation_values(row: Period, r: ObjectiveResult, at: Any) -> dict[str, Any
         "attribution": Evaluation._meta.get_field("attribution").get_db_prep_save(
             attribution_json(r.attribution), connection
         ),
+        **bounded.stored_fields(r.measured),
     }
 
 

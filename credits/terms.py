@@ -10,6 +10,7 @@ from typing import Any
 
 from agreements import engine
 from agreements.document import WEEKDAYS, parse_duration, parse_range
+from agreements.document.forms import bound_number, implied_target
 
 DEFAULT_WARN_AT_PERCENT = 75
 
@@ -35,6 +36,13 @@ class ObjectiveTerms:
     combine: str = ""
     # Rule 12: bonus tiers (above, percent).
     bonus: tuple[tuple[Decimal, Decimal], ...] = ()
+    # The further forms (rules 15-17): bounds in the value's unit (seconds, ms, the
+    # metric's), the metric, carry_over, and a max-bounded value's (above, percent) tiers.
+    maximum: Decimal | None = None
+    minimum: Decimal | None = None
+    metric: str | None = None
+    carry_over: bool = False
+    above_tiers: tuple[tuple[Decimal, Decimal], ...] = ()
 
     @cached_property
     def kind(self) -> engine.Kind:
@@ -44,6 +52,12 @@ class ObjectiveTerms:
     @property
     def unit(self) -> str:
         return self.kind.unit
+
+    @property
+    def value_unit(self) -> str:
+        """The unit of ``achieved``: ``%``, ``s``, ``ms`` or the metric's own (its name)."""
+        unit = self.kind.value_unit
+        return unit or (self.metric or "")
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,9 @@ def terms_of(snapshot: dict[str, Any]) -> Terms:
                 indicator=o["indicator"],
                 source=o.get("source", ""),
                 service=o.get("service"),
-                target=Decimal(str(o["target"])),
+                target=Decimal(str(o["target"]))
+                if "target" in o
+                else implied_target(o["indicator"]),
                 coverage=o.get("coverage", "always"),
                 calendar=calendars.get(o.get("coverage", "always")),
                 threshold_ms=o.get("threshold_ms"),
@@ -92,7 +108,9 @@ def terms_of(snapshot: dict[str, Any]) -> Terms:
                 else None,
                 priority=o.get("priority"),
                 tiers=tuple(
-                    (Decimal(str(t["below"])), Decimal(str(t["percent"]))) for t in o["credits"]
+                    (bound_number(o["indicator"], t["below"]), Decimal(str(t["percent"])))
+                    for t in o["credits"]
+                    if "below" in t
                 ),
                 warn_at_percent=o.get("warn_at_percent", DEFAULT_WARN_AT_PERCENT),
                 services=tuple(o.get("services", ())),
@@ -100,6 +118,15 @@ def terms_of(snapshot: dict[str, Any]) -> Terms:
                 bonus=tuple(
                     (Decimal(str(t["above"])), Decimal(str(t["percent"])))
                     for t in o.get("bonus", ())
+                ),
+                maximum=bound_number(o["indicator"], o["max"]) if "max" in o else None,
+                minimum=bound_number(o["indicator"], o["min"]) if "min" in o else None,
+                metric=o.get("metric"),
+                carry_over=bool(o.get("carry_over")),
+                above_tiers=tuple(
+                    (bound_number(o["indicator"], t["above"]), Decimal(str(t["percent"])))
+                    for t in o["credits"]
+                    if "above" in t
                 ),
             )
         )

@@ -30,6 +30,7 @@ FIELDS = {
     "tickets": '{"customer", "external_id", "priority", "opened_at", "first_response_at"?, "resolved_at"?, "paused"?: [{"from", "to"}]}',
     "incidents": '{"service", "external_id", "title", "impact", "started_at", "resolved_at"?}',
     "maintenance": '{"service", "external_id", "title", "start", "end", "announced_at"}',
+    "samples": '{"service", "metric", "ts", "value"} (value a decimal number or string)',
 }
 
 
@@ -273,3 +274,6 @@ class ExclusionsView(APIView):
             "note": row.note,
         }
         return Response(body, status=201 if created else 200)
+
+
+SamplesView = _view("samples", "Push samples of numeric metrics")

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agreements.text import TextError, shown, single_line
@@ -31,6 +32,7 @@ from metrics.rows import (
     MaintenanceRow,
     ProbeRow,
     Row,
+    SampleRow,
     StatusUpdateRow,
     TicketRow,
 )
@@ -47,6 +49,7 @@ UTC = dt.UTC
 _LOCAL = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
 INSTANT = re.compile(_LOCAL + r"(?:Z|[+-]\d{2}:\d{2})")
 LOCAL_TIME = re.compile(_LOCAL)
+METRIC = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 
 
 class BatchInvalid(Exception):
@@ -470,6 +473,39 @@ def _maintenance(record: dict[str, Any], ctx: Context) -> MaintenanceRow:
     return MaintenanceRow(sid, external_id, title, start, end, announced)
 
 
+MAX_SAMPLE_VALUE = Decimal(10) ** 9
+MICRO = Decimal("0.000001")
+
+
+def _sample(record: dict[str, Any], ctx: Context) -> SampleRow:
+    """Rule 16: ``{"service", "metric", "ts", "value"}``, value a decimal number or string
+    within ±10^9 with at most 6 decimal places (in the metric's unit)."""
+    sid = service_id(record["service"], ctx)
+    metric = record["metric"]
+    if not isinstance(metric, str) or not METRIC.fullmatch(metric):
+        raise _RecordError("metric", "must be a metric name: lower-case letters, digits, _ or -")
+    ts = timestamp(record["ts"], "ts", ctx)
+    return SampleRow(sid, metric, ts, _sample_value(record["value"]))
+
+
+def _sample_value(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _RecordError("value", "must be a decimal number or a string holding one")
+    if isinstance(value, str) and len(value) > 40:
+        raise _RecordError("value", "must be a decimal number of at most 40 characters")
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        raise _RecordError("value", f"{str(value)[:40]!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise _RecordError("value", "must be a finite number")
+    if abs(number) > MAX_SAMPLE_VALUE:
+        raise _RecordError("value", "must be between -1000000000 and 1000000000")
+    if number != number.quantize(MICRO):
+        raise _RecordError("value", "must have at most 6 decimal places")
+    return number
+
+
 def _kind(name: str, required: Iterable[str], optional: Iterable[str], check: Any) -> Kind:
     return Kind(name, frozenset(required), frozenset(optional), check)
 
@@ -494,4 +530,5 @@ MAINTENANCE = _kind(
     [],
     _maintenance,
 )
-KINDS = {k.name: k for k in (PROBES, EVENTS, TICKETS, INCIDENTS, MAINTENANCE)}
+SAMPLES = _kind("samples", ["service", "metric", "ts", "value"], [], _sample)
+KINDS = {k.name: k for k in (PROBES, EVENTS, TICKETS, INCIDENTS, MAINTENANCE, SAMPLES)}

@@ -151,6 +151,56 @@ class EventMinute(models.Model):
         return f"{self.service_id} {self.minute:%Y-%m-%d %H:%M}: {self.good}/{self.total}"
 
 
+class Sample(models.Model):
+    """One sample of a numeric metric (rule 16): (service, metric, ts, value), the value in
+    the metric's own unit."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, db_constraint=False)
+    metric = models.SlugField(max_length=64)
+    ts = models.DateTimeField()
+    value = models.DecimalField(max_digits=16, decimal_places=6)
+    late = models.BooleanField(default=False)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Identity (service, metric, ts); also the index raw reads use by time range.
+            models.UniqueConstraint(
+                fields=["service", "metric", "ts"], name="metrics_sample_identity"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.metric} {self.ts:%Y-%m-%d %H:%M:%S}: {self.value}"
+
+
+class SampleMinute(models.Model):
+    """Samples of one metric of one service in one UTC minute: how many, and their sum, so
+    a period's mean or sum (rules 15, 17) never rescans raw rows."""
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
+    metric = models.SlugField(max_length=64)
+    minute = models.DateTimeField()
+    count = models.PositiveBigIntegerField(default=0)
+    # The sum in millionths, a whole number: SQL sums it exactly on every backend (SQLite
+    # sums decimals as floats). Values are at most 10^9 (metrics.ingest), so 9,000 samples
+    # of the largest value fit a minute's 64 bits.
+    total_micros = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index the period reads use by (service, metric, minute range).
+            models.UniqueConstraint(
+                fields=["service", "metric", "minute"], name="metrics_sampleminute_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.metric} {self.minute:%Y-%m-%d %H:%M}: {self.count}"
+
+
 class Incident(models.Model):
     class Impact(models.TextChoices):
         OUTAGE = "outage", "Outage"
@@ -431,6 +481,7 @@ class IngestionKind(models.TextChoices):
     TICKETS = "tickets"
     INCIDENTS = "incidents"
     MAINTENANCE = "maintenance"
+    SAMPLES = "samples"
 
 
 class IngestionBatch(models.Model):

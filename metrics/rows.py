@@ -9,6 +9,7 @@ decides its period (``at``), which is what late-arrival checks need.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import NamedTuple
 
 
@@ -33,6 +34,23 @@ class EventRow(NamedTuple):
     ts: dt.datetime
     good: int
     total: int
+
+    @property
+    def owner(self) -> int:
+        return self.service_id
+
+    @property
+    def at(self) -> dt.datetime:
+        return self.ts
+
+
+class SampleRow(NamedTuple):
+    """A sample of a numeric metric (rule 16), its value in the metric's unit."""
+
+    service_id: int
+    metric: str
+    ts: dt.datetime
+    value: Decimal
 
     @property
     def owner(self) -> int:
@@ -112,7 +130,7 @@ class MaintenanceRow(NamedTuple):
         return self.start
 
 
-Row = ProbeRow | EventRow | TicketRow | IncidentRow | MaintenanceRow
+Row = ProbeRow | EventRow | SampleRow | TicketRow | IncidentRow | MaintenanceRow
 UpsertRow = TicketRow | IncidentRow | MaintenanceRow
 
 # Fields an upsert stores: everything after (owner, external_id), but these.

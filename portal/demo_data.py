@@ -18,6 +18,7 @@ from metrics.services import (
     tickets_ingest,
 )
 from portal.demo_checkout import checkout_incidents
+from portal.demo_measures import load_further_forms
 
 UTC = dt.UTC
 
@@ -259,6 +260,7 @@ def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
             )
     tickets += _open_leads(customers["internal-marketing"], end)
     tickets_ingest(rows=tickets, closed={})
+    _progress(out, load_further_forms(start, end, rng))
     if out is not None:
         out.write(
             f"Loaded {len(rows)} probe results, {len(events)} event counts, {len(incidents)} incidents, "

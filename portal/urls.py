@@ -23,6 +23,7 @@ api_v1 = [
     path("incidents/", metrics_api.IncidentsView.as_view(), name="ingest-incidents"),
     path("maintenance/", metrics_api.MaintenanceView.as_view(), name="ingest-maintenance"),
     path("exclusions/", metrics_api.ExclusionsView.as_view(), name="exclusions"),
+    path("samples/", metrics_api.SamplesView.as_view(), name="ingest-samples"),
     path(
         "agreements/<slug:key>/compliance/", credits_api.ComplianceView.as_view(), name="compliance"
     ),

@@ -8,6 +8,7 @@ from typing import Any
 from agreements.document.checker import _Checker
 from agreements.document.combined import _bonus, _several_services
 from agreements.document.fields import _percent_out, format_duration
+from agreements.document.forms import BOUNDED_INDICATORS, FORM_INDICATORS, check_form
 from agreements.document.vocabulary import (
     INDICATORS,
     MAX_OBJECTIVES,
@@ -67,7 +68,10 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
                 item["source"] = obj["source"]
         elif indicator == "availability":
             item["source"] = "probes"
-        if "target" not in obj:
+        form = check_form(c, obj, path, indicator)
+        if indicator in FORM_INDICATORS:
+            pass  # bounded by max or min instead of a target (rules 15-17)
+        elif "target" not in obj:
             c.error(f"{path}.target", "is required")
         else:
             target = c.number(obj["target"], f"{path}.target")
@@ -117,7 +121,11 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
                 item["warn_at_percent"] = c.integer(
                     obj["warn_at_percent"], f"{path}.warn_at_percent", minimum=1, maximum=99
                 )
-        item["credits"] = _tiers(c, obj.get("credits"), f"{path}.credits")
+        if indicator in BOUNDED_INDICATORS:
+            item["credits"] = form.pop("credits", [])  # above/below in the value's unit
+        else:
+            item["credits"] = _tiers(c, obj.get("credits"), f"{path}.credits")
+        item |= form
         if obj.get("bonus") is not None:
             item["bonus"] = _bonus(c, obj["bonus"], f"{path}.bonus")
         out.append(item)

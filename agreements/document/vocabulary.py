@@ -8,7 +8,20 @@ import datetime as dt
 import re
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-INDICATORS = ["availability", "latency", "ratio", "response_time", "resolution_time"]
+INDICATORS = [
+    "availability",
+    "latency",
+    "ratio",
+    "response_time",
+    "resolution_time",
+    # The further forms of rules 15-17 (agreements.document.forms).
+    "mttr",
+    "mtbf",
+    "mean_latency",
+    "jitter",
+    "metric_mean",
+    "metric_sum",
+]
 TICKET_INDICATORS = {"response_time", "resolution_time"}
 SOURCES = ["probes", "incidents"]
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
@@ -95,6 +108,10 @@ OBJECTIVE_KEYS = {
     "services",
     "combine",
     "bonus",
+    "max",
+    "min",
+    "metric",
+    "carry_over",
 }
 # The keys whose change makes a new version of the terms (SPEC §2).
 TERMS_KEYS = [

@@ -19,9 +19,25 @@ The engine is a package by concern; import its names from here (``agreements.eng
 - ``tickets``: ticket times, pauses and due times (rule 8)
 - ``verdict``: error budget, burn rate, status, credits and bonuses (rules 9-12)
 - ``combined``: availability over several services, with attribution (rule 18)
+- ``bounded``: bounded values and volume commitments (rules 15-17)
 """
 
 from .basics import DAY, MINUTE, Interval
+from .bounded import (
+    Bounded,
+    Commitment,
+    bounded_status,
+    commitment,
+    credit_percent_above,
+    jitter,
+    mean,
+    mean_latency,
+    metric_mean,
+    metric_sum,
+    mtbf,
+    mttr,
+    within_bound,
+)
 from .combined import (
     Combined,
     combined_from_incidents,
@@ -73,10 +89,12 @@ from .words import Kind, MinuteState, Status
 __all__ = [
     "DAY",
     "MINUTE",
+    "Bounded",
     "Budget",
     "Calendar",
     "Clock",
     "Combined",
+    "Commitment",
     "Figures",
     "Interval",
     "Kind",
@@ -90,6 +108,7 @@ __all__ = [
     "availability_from_minute_states",
     "availability_from_probes",
     "bonus_percent",
+    "bounded_status",
     "burn_rate",
     "classify_minute",
     "clip",
@@ -98,19 +117,28 @@ __all__ = [
     "combined_from_probes",
     "combined_minute_state",
     "combined_outage_spans",
+    "commitment",
     "contains",
     "coverage",
     "covered_time",
     "credit_percent",
+    "credit_percent_above",
     "due_at",
     "duration",
     "eligible_minute_ranges",
     "error_budget",
     "intersect",
+    "jitter",
     "latency",
     "maintenance_exclusions",
+    "mean",
+    "mean_latency",
+    "metric_mean",
+    "metric_sum",
     "minute_state_sql",
     "minutes_to_come",
+    "mtbf",
+    "mttr",
     "objective_credit",
     "period_bonus",
     "period_bounds",
@@ -127,4 +155,5 @@ __all__ = [
     "ticket_elapsed",
     "ticket_times",
     "union",
+    "within_bound",
 ]

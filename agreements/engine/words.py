@@ -36,6 +36,12 @@ class Kind(StrEnum):
     RATIO = "ratio"  # rule 7
     RESPONSE_TIME = "response_time"  # rule 8
     RESOLUTION_TIME = "resolution_time"  # rule 8
+    MTTR = "mttr"  # rule 15
+    MTBF = "mtbf"  # rule 15
+    MEAN_LATENCY = "mean_latency"  # rule 15
+    JITTER = "jitter"  # rule 15
+    METRIC_MEAN = "metric_mean"  # rules 15, 16
+    METRIC_SUM = "metric_sum"  # rules 16, 17
 
     @classmethod
     def of(cls, indicator: str, source: str = "") -> Kind:
@@ -54,6 +60,16 @@ class Kind(StrEnum):
         """Counted from per-minute/hour/day summaries, so a settled past can be checkpointed."""
         return self in (Kind.AVAILABILITY_PROBES, Kind.LATENCY, Kind.RATIO)
 
+    @property
+    def bounded(self) -> bool:
+        """A value held under ``max`` or over ``min`` (rule 15), not a percent of a target."""
+        return self in _BOUNDED_UNITS
+
+    @property
+    def value_unit(self) -> str:
+        """The unit ``achieved`` is in: ``s``, ``ms``, ``%``, or "" for a metric's own unit."""
+        return _BOUNDED_UNITS.get(self, "%")
+
 
 _KIND_UNITS = {
     Kind.AVAILABILITY_PROBES: "minutes",
@@ -62,6 +78,21 @@ _KIND_UNITS = {
     Kind.RATIO: "events",
     Kind.RESPONSE_TIME: "tickets",
     Kind.RESOLUTION_TIME: "tickets",
+    Kind.MTTR: "outages",
+    Kind.MTBF: "outages",
+    Kind.MEAN_LATENCY: "probes",
+    Kind.JITTER: "pairs",
+    Kind.METRIC_MEAN: "samples",
+    Kind.METRIC_SUM: "samples",
+}
+
+# Bounded values and the unit of their value (rule 15); a metric's unit is its own ("").
+_BOUNDED_UNITS = {
+    Kind.MTTR: "s",
+    Kind.MTBF: "s",
+    Kind.MEAN_LATENCY: "ms",
+    Kind.JITTER: "ms",
+    Kind.METRIC_MEAN: "",
 }
 
 

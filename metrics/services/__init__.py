@@ -1,7 +1,7 @@
 """Bulk writes of measurements and of the summaries kept beside them.
 
 One module per kind of measurement (``probes``, ``events``, ``records`` for the upserted
-incidents, maintenance and tickets), sharing ``common``. ``ingest`` is the one entry point
+incidents, maintenance and tickets, ``samples``), sharing ``common``. ``ingest`` is the one entry point
 the API uses: it stores a validated batch, logs it and announces it.
 """
 
@@ -19,6 +19,7 @@ from metrics.services.common import IngestResult, _announce, minute_of
 from metrics.services.events import events_ingest
 from metrics.services.probes import latency_threshold_register, probes_ingest
 from metrics.services.records import incidents_ingest, maintenance_ingest, tickets_ingest
+from metrics.services.samples import samples_ingest
 
 __all__ = [
     "WRITERS",
@@ -31,6 +32,7 @@ __all__ = [
     "maintenance_ingest",
     "minute_of",
     "probes_ingest",
+    "samples_ingest",
     "tickets_ingest",
 ]
 
@@ -41,6 +43,7 @@ WRITERS: dict[str, Callable[..., IngestResult]] = {
     "incidents": incidents_ingest,
     "maintenance": maintenance_ingest,
     "tickets": tickets_ingest,
+    "samples": samples_ingest,
 }
 
 

@@ -21,6 +21,7 @@ from metrics.rows import (
     MaintenanceRow,
     ProbeRow,
     Row,
+    SampleRow,
     TicketRow,
 )
 from metrics.signals import (
@@ -28,7 +29,7 @@ from metrics.signals import (
     measurements_stored,
 )
 
-RowT = TypeVar("RowT", ProbeRow, EventRow, TicketRow, IncidentRow, MaintenanceRow)
+RowT = TypeVar("RowT", ProbeRow, EventRow, SampleRow, TicketRow, IncidentRow, MaintenanceRow)
 
 
 @dataclass

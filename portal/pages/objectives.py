@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from agreements import display
 from agreements.engine import Status
+from credits import bounded
 from credits.budget import Budget, budget_shown
 from credits.daily import DayFigures, local_day_start
 from credits.models import Evaluation, Period
@@ -38,7 +39,17 @@ class ObjectiveView:
     @property
     def achieved_text(self) -> str:
         e = self.evaluation
-        return display.percent(e.achieved if e else None, self.terms.target)
+        return bounded.achieved_text(e) if e else display.percent(None)
+
+    @property
+    def bound_text(self) -> str:
+        """A further form's bound with its unit (rules 15-17), "" for a percent target."""
+        return bounded.bound_text(self.terms)
+
+    @property
+    def commitment_text(self) -> str:
+        """ "required 230 = 200 + 30 carried from October" for a volume commitment."""
+        return bounded.commitment_text(self.evaluation) if self.evaluation else ""
 
     @property
     def completeness_text(self) -> str:

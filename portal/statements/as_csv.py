@@ -96,11 +96,13 @@ def _csv_objectives(writer: Any, s: Statement) -> None:
                 _text(line.key),
                 _text(line.indicator),
                 _exact(line.target),
-                _percent_cell(line.achieved, line.target),
+                _percent_cell(line.achieved, line.target)
+                if line.value_unit == "%"
+                else _exact(line.achieved),
                 _text(line.status),
                 _exact(line.good),
                 _exact(line.bad),
-                _text(line.unit),
+                _text(line.unit if line.value_unit == "%" else line.value_unit),
                 _percent_cell(line.completeness),
                 _exact(line.credit_percent),
                 display.money_exact(line.credit_amount, grouped=False),

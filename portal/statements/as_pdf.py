@@ -167,8 +167,8 @@ def _objective_rows(statement: Statement) -> list[list[str]]:
         rows.append(
             [
                 f"{line.key}\n{line.indicator}",
-                f"{display.plain(line.target)}%",
-                display.percent(line.achieved, line.target),
+                f"{display.plain(line.target)}%" if not line.bound else line.bound,
+                line.achieved_text + (f"\n{line.commitment}" if line.commitment else ""),
                 Status(line.status).words,
                 f"{_exact(line.good)} good / {_exact(line.bad)} bad {line.unit}",
                 "n/a" if line.completeness is None else display.percent(line.completeness),
@@ -202,7 +202,7 @@ def _explanation(line: ObjectiveLine, statement: Statement, w: _Writer) -> str:
                 f" x {fee} = {display.money_exact(line.credit_amount)} {w.currency}"
             )
         return head + reason
-    achieved = f"achieved {display.percent(line.achieved, line.target)}"
+    achieved = f"achieved {line.achieved_text}"
     if line.credit_percent:
         tier = _applied_tier(line)
         if tier is not None:

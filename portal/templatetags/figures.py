@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 
 from agreements import display
+from credits import bounded
 
 register = template.Library()
 
@@ -59,3 +61,9 @@ def multiple(value: Decimal | None) -> str:
 @register.filter
 def attribution(shares: list[dict[str, str]], unit: str) -> str:
     return display.attribution(shares, unit)
+
+
+@register.filter
+def achieved(evaluation: Any) -> str:
+    """An evaluation's achieved figure with its unit (rules 15, 19): ``{{ e|achieved }}``."""
+    return bounded.achieved_text(evaluation)

@@ -53,6 +53,7 @@ def _ingest_bodies() -> dict[str, list[dict[str, Any]]]:
     return {
         "probes": [{"service": "hosted-api", "ts": ts, "ok": True, "latency_ms": 120}],
         "events": [{"service": "backbone", "ts": ts, "good": 9, "total": 10}],
+        "samples": [{"service": "backbone", "metric": "throughput_mbps", "ts": ts, "value": 9}],
         "tickets": [{"customer": "acme", "external_id": "T-1", "priority": "P1", "opened_at": ts}],
         "incidents": [
             {
@@ -195,6 +196,7 @@ MATRIX: list[tuple[str, str, Any, list[int]]] = [
     # the same as for a name that does not exist.
     ("post", "/api/v1/probes/", "probes", [401, 403, 403, 201, 201, 403, 400]),
     ("post", "/api/v1/events/", "events", [401, 403, 403, 201, 201, 403, 400]),
+    ("post", "/api/v1/samples/", "samples", [401, 403, 403, 201, 201, 403, 400]),
     ("post", "/api/v1/tickets/", "tickets", [401, 403, 403, 201, 201, 403, 400]),
     ("post", "/api/v1/incidents/", "incidents", [401, 403, 403, 201, 201, 403, 400]),
     ("post", "/api/v1/maintenance/", "maintenance", [401, 403, 403, 201, 201, 403, 400]),

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
@@ -18,7 +19,7 @@ def _numbers(value: Any) -> Any:
         return {
             k: (
                 _to_number(v)
-                if k in {"target", "below", "percent", "credit_cap_percent"}
+                if k in {"target", "below", "above", "max", "min", "percent", "credit_cap_percent"}
                 else _numbers(v)
             )
             for k, v in value.items()
@@ -29,7 +30,11 @@ def _numbers(value: Any) -> Any:
 
 
 def _to_number(value: Any) -> Any:
-    return Decimal(value) if isinstance(value, str) else value
+    # Durations ("4h", bounds of mttr and mtbf) stay text.
+    if isinstance(value, str):
+        with contextlib.suppress(InvalidOperation):
+            return Decimal(value)
+    return value
 
 
 class _Dumper(yaml.SafeDumper):
