@@ -93,7 +93,8 @@ def json_bytes(snapshot: Snapshot) -> bytes:
     "name", "provider", "status", "uptime": {"24h", "7d", "30d", "90d"}}], "incidents":
     [{"id", "service", "title", "impact", "started_at", "resolved_at", "postmortem_url",
     "updates": [{"at", "status", "message"}]}], "maintenance": [{"id", "service", "title",
-    "start", "end"}]}``; uptime figures are JSON numbers (percent) or null, instants
+    "start", "end"}], "contacts": [{"role", "name", "email", "phone", "hours"}]}``
+    (contacts with only the fields given); uptime figures are JSON numbers (percent) or null, instants
     ISO 8601 UTC."""
     body: dict[str, Any] = {
         "status": snapshot.state.value,
@@ -135,6 +136,7 @@ def json_bytes(snapshot: Snapshot) -> bytes:
             }
             for m in snapshot.maintenance
         ],
+        "contacts": snapshot.contacts,
     }
     return json.dumps(body, indent=1).encode()
 

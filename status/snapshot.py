@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q
 
 from agreements import display, engine
-from agreements.models import Service
+from agreements.models import Agreement, Service
 from metrics.models import Incident, IncidentStatusUpdate, Maintenance
 from status.words import DayState, ServiceState
 
@@ -101,6 +101,9 @@ class Snapshot:
     incidents: list[IncidentView]  # open ones, then resolved in the last 14 days
     maintenance: list[MaintenanceView]  # in progress or to come
     past_maintenance: list[MaintenanceView]  # ended in the last 90 days (the feed)
+    # Rule 20: the points of contact the documents of the agreements in force over the
+    # public services name (role, name, email, phone, hours), each once.
+    contacts: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def headline(self) -> str:
@@ -171,7 +174,36 @@ def status_snapshot(*, now: dt.datetime) -> Snapshot:
         incidents=[_incident_view(i) for i in shown],
         maintenance=[_maintenance_view(m) for m in windows if m.end > now],
         past_maintenance=[_maintenance_view(m) for m in windows if m.end <= now],
+        contacts=_contacts(services, today=today),
     )
+
+
+CONTACT_FIELDS = ("role", "name", "email", "phone", "hours")
+
+
+def _contacts(services: list[Service], *, today: dt.date) -> list[dict[str, str]]:
+    """Rule 20: the ``contacts`` of the agreements in force today that measure a public
+    service (alone or among several), each distinct contact once, in the documents'
+    order. Only the contact fields of the document: nothing else of the agreement. One
+    query."""
+    if not services:
+        return []
+    documents = (
+        Agreement.objects.active_on(today)
+        .filter(Q(objectives__service__in=services) | Q(objectives__listed_services__in=services))
+        .order_by("pk")
+        .values_list("contacts", flat=True)
+    )
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for contacts in documents:
+        for contact in contacts or ():
+            shown = {k: str(contact[k]) for k in CONTACT_FIELDS if contact.get(k)}
+            identity = tuple(shown.get(k, "") for k in CONTACT_FIELDS)
+            if shown and identity not in seen:
+                seen.add(identity)
+                out.append(shown)
+    return out
 
 
 def uptime_of(service: Service, window: str, *, now: dt.datetime) -> Decimal | None:

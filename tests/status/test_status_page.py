@@ -350,3 +350,21 @@ def test_feed_summaries_show_markup_as_text(public: Service) -> None:
 @pytest.mark.parametrize("path", ["/status/", "/status.json", "/status/feed.atom"])
 def test_writing_to_a_read_only_output_is_405(public: Service, path: str) -> None:
     assert Client(enforce_csrf_checks=True).post(path).status_code == 405
+
+
+def test_contacts_of_the_agreements_over_public_services_are_shown(
+    public: Service, agreement: Any, other_agreement: Any
+) -> None:
+    desk = {"role": "support", "name": "Service desk", "email": "desk@example.com"}
+    noc = {"role": "noc", "phone": "+49 30 999", "hours": "24/7"}
+    type(agreement).objects.filter(pk=agreement.pk).update(contacts=[desk, dict(desk)])
+    type(other_agreement).objects.filter(pk=other_agreement.pk).update(contacts=[noc, desk])
+    publish.forget()
+    # Each distinct contact once, only the contact fields, in the documents' order.
+    assert json.loads(get("/status.json").content)["contacts"] == [desk, noc]
+    page = get("/status/").content.decode()
+    assert "Service desk" in page and "mailto:desk@example.com" in page
+    # With no public service left, nobody's contacts are shown.
+    Service.objects.filter(pk=public.pk).update(public=False)
+    publish.forget()
+    assert json.loads(get("/status.json").content)["contacts"] == []
