@@ -58,7 +58,19 @@ def test_every_closed_demo_period_reads_the_same_everywhere(client: Any, api: An
             target = Decimal(str(objective["target"]))
             achieved = objective["achieved"]
             # The API's figure, its text, the page, the CSV and the PDF agree.
-            if achieved is not None:
+            if achieved is not None and "bound" in objective:
+                # A bounded value (rules 15-17): shown with its unit, cut away from its
+                # bound; the CSV keeps the exact value beside the unit.
+                unit = "%" if "commitment" in objective else objective["unit"]
+                (bound,) = objective["bound"]
+                assert display.measured(Decimal(str(achieved)), unit, bound=bound) == shown
+                cell = csv_objectives[objective["key"]][4]
+                if unit == "%":  # a commitment's percent delivered reads as any percent
+                    assert f"{cell}%" == shown
+                else:
+                    assert Decimal(cell) == Decimal(str(achieved))
+                assert shown in pdf, (key, month, shown)
+            elif achieved is not None:
                 assert display.percent(Decimal(str(achieved)), target) == shown
                 assert f"{csv_objectives[objective['key']][4]}%" == shown
                 assert shown in pdf, (key, month, shown)
