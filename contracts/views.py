@@ -11,7 +11,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,11 +30,21 @@ from portal.pages.scoping import can_claim, visible_agreements
 def with_life_flags(agreements: QuerySet[Agreement]) -> QuerySet[Agreement]:
     """``agreements`` annotated with whether each has a notice and any amendment, so the
     page reads them (``life_of``) only when there is something to read: most agreements
-    have neither, and the page then costs no query for them."""
+    have neither, and the page then costs no query for them.
+
+    Plain SQL, the same test as two ``Exists`` subqueries: compiling those beside the role
+    subquery cost every page 1.1 ms in-process (of some 17 ms, profiled); these cost
+    nothing to compile. Only table names from the models go into the text."""
+    agreement = Agreement._meta.db_table
     return agreements.annotate(
-        has_notice=Exists(Notice.objects.filter(agreement=OuterRef("pk"))),
-        has_amendments=Exists(Amendment.objects.filter(agreement=OuterRef("pk"))),
+        has_notice=RawSQL(_exists(Notice._meta.db_table, agreement), ()),  # noqa: S611
+        has_amendments=RawSQL(_exists(Amendment._meta.db_table, agreement), ()),  # noqa: S611
     )
+
+
+def _exists(table: str, agreement: str) -> str:
+    # Model table names only, never input.
+    return f'EXISTS (SELECT 1 FROM "{table}" x WHERE x."agreement_id" = "{agreement}"."id")'  # noqa: S608
 
 
 def life_of(agreement: Agreement, *, now: dt.datetime) -> dict[str, Any]:
