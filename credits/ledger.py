@@ -118,17 +118,13 @@ def on_period_restated(*, period: Period, actor: str, reason: str, now: dt.datet
             partial(signals.claim_changed.send, sender=Claim, claim=old_claim, at=now)
         )
     if entered is not None:
-        _enter(
-            key=f"reversal:{period.pk}:r{entered.revision}",
-            agreement=agreement,
-            kind=LedgerEntry.Kind.REVERSAL,
-            amount=-entered.amount,
-            currency=entered.currency,
+        _reverse(
+            entered,
             period=period,
-            revision=entered.revision,
-            created_at=now,
-            created_by=actor,
-            reason=f"restatement of {period.period}: {reason}",
+            key="reversal",
+            note=f"restatement of {period.period}: {reason}",
+            now=now,
+            actor=actor,
         )
     amount = period.credit_amount or Decimal(0)
     if amount <= 0:
@@ -189,17 +185,13 @@ def enter_bonus(
     if entered is not None and -entered.amount == amount:
         return
     if entered is not None:
-        _enter(
-            key=f"bonus-reversal:{period.pk}:r{entered.revision}",
-            agreement=agreement,
-            kind=LedgerEntry.Kind.REVERSAL,
-            amount=-entered.amount,
-            currency=entered.currency,
+        _reverse(
+            entered,
             period=period,
-            revision=entered.revision,
-            created_at=now,
-            created_by=actor,
-            reason=f"restatement of {period.period} (bonus): {reason}",
+            key="bonus-reversal",
+            note=f"restatement of {period.period} (bonus): {reason}",
+            now=now,
+            actor=actor,
         )
     if amount <= 0:
         return
@@ -261,3 +253,22 @@ def record_entry(
     )
     assert entry is not None
     return entry
+
+
+def _reverse(
+    entered: LedgerEntry, *, period: Period, key: str, note: str, now: object, actor: object
+) -> None:
+    """Append the reversal of ``entered`` (a credit or a bonus in force) of ``period`` for
+    a restatement: the opposite amount, under ``key:<period>:r<revision>``, once."""
+    _enter(
+        key=f"{key}:{period.pk}:r{entered.revision}",
+        agreement=period.agreement,
+        kind=LedgerEntry.Kind.REVERSAL,
+        amount=-entered.amount,
+        currency=entered.currency,
+        period=period,
+        revision=entered.revision,
+        created_at=now,
+        created_by=actor,
+        reason=note,
+    )
