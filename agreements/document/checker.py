@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agreements.document.fields import parse_duration
-from agreements.document.vocabulary import EARLIEST_DATE, LATEST_DATE, MAX_DURATION, SLUG
+from agreements.document.vocabulary import EARLIEST_DATE, LATEST_DATE, MAX_DURATION, MAX_TIERS, SLUG
 from agreements.text import TextError, shown, single_line
 
 
@@ -122,3 +122,33 @@ class _Checker:
             self.error(path, "must have at most 4 decimal places")
             return None
         return number
+
+
+def _tier_pairs(
+    c: _Checker, value: object, path: str, bound: str, *, allow_zero: bool = False
+) -> list[tuple[str, Decimal, Decimal]]:
+    """The well-formed tiers ``{<bound>, percent}`` of a tier list, as ``(path, bound,
+    percent)``; every malformed one is reported on ``c`` and left out. Shared by credit
+    tiers (``below``) and bonus tiers (``above``), which then check their own order."""
+    listed = c.listed(value, path, limit=MAX_TIERS, what=f"{{{bound}, percent}} tiers")
+    if listed is None:
+        return []
+    out = []
+    for i, raw in enumerate(listed):
+        tpath = f"{path}[{i}]"
+        tier = c.mapping(raw, tpath)
+        if tier is None:
+            continue
+        c.unknown(tier, {bound, "percent"}, tpath)
+        for field in (bound, "percent"):
+            if field not in tier:
+                c.error(f"{tpath}.{field}", "is required")
+        limit = (
+            c.percent(tier[bound], f"{tpath}.{bound}", allow_zero=allow_zero)
+            if bound in tier
+            else None
+        )
+        percent = c.percent(tier["percent"], f"{tpath}.percent") if "percent" in tier else None
+        if limit is not None and percent is not None:
+            out.append((tpath, limit, percent))
+    return out

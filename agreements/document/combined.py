@@ -6,9 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from agreements.document.checker import _Checker
+from agreements.document.checker import _Checker, _tier_pairs
 from agreements.document.fields import _percent_out
-from agreements.document.vocabulary import MAX_TIERS
 
 COMBINES = ("all", "any")
 MAX_COMBINED_SERVICES = 10
@@ -55,25 +54,8 @@ def _several_services(
 
 def _bonus(c: _Checker, value: object, path: str) -> list[dict[str, Any]]:
     """``bonus`` tiers ``{above, percent}``, listed with strictly increasing ``above``."""
-    listed = c.listed(value, path, limit=MAX_TIERS, what="{above, percent} tiers")
-    if listed is None:
-        return []
     tiers: list[tuple[Decimal, Decimal]] = []
-    for i, raw in enumerate(listed):
-        tpath = f"{path}[{i}]"
-        tier = c.mapping(raw, tpath)
-        if tier is None:
-            continue
-        c.unknown(tier, {"above", "percent"}, tpath)
-        for field in ("above", "percent"):
-            if field not in tier:
-                c.error(f"{tpath}.{field}", "is required")
-        above = (
-            c.percent(tier["above"], f"{tpath}.above", allow_zero=True) if "above" in tier else None
-        )
-        percent = c.percent(tier["percent"], f"{tpath}.percent") if "percent" in tier else None
-        if above is None or percent is None:
-            continue
+    for tpath, above, percent in _tier_pairs(c, value, path, "above", allow_zero=True):
         if above >= 100:
             c.error(f"{tpath}.above", "must be below 100, or no figure could ever be above it")
         elif tiers and above <= tiers[-1][0]:

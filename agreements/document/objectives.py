@@ -5,14 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from agreements.document.checker import _Checker
+from agreements.document.checker import _Checker, _tier_pairs
 from agreements.document.combined import _bonus, _several_services
 from agreements.document.fields import _percent_out, format_duration
 from agreements.document.forms import BOUNDED_INDICATORS, FORM_INDICATORS, check_form
 from agreements.document.vocabulary import (
     INDICATORS,
     MAX_OBJECTIVES,
-    MAX_TIERS,
     OBJECTIVE_KEYS,
     SOURCES,
     TICKET_INDICATORS,
@@ -135,25 +134,11 @@ def _objectives(c: _Checker, value: object, calendars: set[str]) -> list[dict[st
 def _tiers(c: _Checker, value: object, path: str) -> list[dict[str, Any]]:
     if value is None:
         return []
-    tiers_in = c.listed(value, path, limit=MAX_TIERS, what="{below, percent} tiers")
-    if tiers_in is None:
-        return []
     tiers: list[tuple[Decimal, Decimal]] = []
-    for i, raw in enumerate(tiers_in):
-        tpath = f"{path}[{i}]"
-        tier = c.mapping(raw, tpath)
-        if tier is None:
-            continue
-        c.unknown(tier, {"below", "percent"}, tpath)
-        for field in ("below", "percent"):
-            if field not in tier:
-                c.error(f"{tpath}.{field}", "is required")
-        below = c.percent(tier["below"], f"{tpath}.below") if "below" in tier else None
-        percent = c.percent(tier["percent"], f"{tpath}.percent") if "percent" in tier else None
-        if below is not None and percent is not None:
-            if tiers and below >= tiers[-1][0]:
-                c.error(f"{tpath}.below", "tiers must be listed with strictly decreasing below")
-            elif tiers and percent < tiers[-1][1]:
-                c.error(f"{tpath}.percent", "a lower tier must not give a smaller percent")
-            tiers.append((below, percent))
+    for tpath, below, percent in _tier_pairs(c, value, path, "below"):
+        if tiers and below >= tiers[-1][0]:
+            c.error(f"{tpath}.below", "tiers must be listed with strictly decreasing below")
+        elif tiers and percent < tiers[-1][1]:
+            c.error(f"{tpath}.percent", "a lower tier must not give a smaller percent")
+        tiers.append((below, percent))
     return [{"below": _percent_out(b), "percent": _percent_out(p)} for b, p in tiers]
