@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from metrics.models import Ticket
 from metrics.signals import measurements_received, measurements_stored
 
 
@@ -17,6 +19,12 @@ def _on_stored(sender: Any, *, result: Any, **_: Any) -> None:
         from credits.checkpoints import invalidate
 
         invalidate(service_ids=result.service_ids, since=result.first)
+    if result.customer_ids:
+        # Tickets: stamped here and again after commit (below), so a page read between
+        # the two cannot keep what it read before the commit.
+        from credits.tickets import tickets_changed
+
+        tickets_changed(result.customer_ids)
 
 
 @receiver(measurements_received)
@@ -25,6 +33,7 @@ def _on_measurements(
     *,
     service_ids: list[int],
     customer_ids: list[int],
+    kind: str = "",
     late: int = 0,
     first: Any = None,
     last: Any = None,
@@ -34,6 +43,10 @@ def _on_measurements(
     from credits.recompute import agreements_using
     from credits.tasks import schedule_recompute
 
+    if kind == "tickets":
+        from credits.tickets import tickets_changed
+
+        tickets_changed(customer_ids)
     agreements = agreements_using(service_ids=service_ids, customer_ids=customer_ids)
     if late and first is not None:
         # Late data for a closed period: flagged for staff, who may re-evaluate it.
@@ -41,3 +54,13 @@ def _on_measurements(
             agreement_id__in=agreements, start__lte=last, end__gt=first
         ).update(late_data=True)
     schedule_recompute(agreements)
+
+
+@receiver(post_save, sender=Ticket)
+@receiver(post_delete, sender=Ticket)
+def _on_ticket_saved(sender: Any, *, instance: Ticket, **_: Any) -> None:
+    # One ticket changed outside a batch (admin, a test): what its customer's pages read
+    # from tickets is stale.
+    from credits.tickets import tickets_changed
+
+    tickets_changed([instance.customer_id])

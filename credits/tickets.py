@@ -9,9 +9,11 @@ time once and walks it for all of its tickets (``engine.ticket_clocks``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Q
 
 from agreements import engine
@@ -23,6 +25,19 @@ from credits.terms import ObjectiveTerms, Terms, terms_of
 from metrics.models import Ticket, pauses_from_json
 
 OPEN, ALL = "open", "all"
+
+
+def tickets_stamp_key(customer_id: int) -> str:
+    """The cache key of a customer's tickets stamp: it changes whenever one of the
+    customer's tickets is stored, so what was read from them can be kept until then."""
+    return f"tickets-stamp:{customer_id}"
+
+
+def tickets_changed(customer_ids: Iterable[int]) -> None:
+    """Stamp ``customer_ids``' tickets as changed (any batch, delivery or admin edit):
+    a new random stamp each time, so two changes in one instant still differ."""
+    stamp = uuid.uuid4().hex
+    cache.set_many({tickets_stamp_key(c): stamp for c in customer_ids}, timeout=None)
 
 
 @dataclass(frozen=True)

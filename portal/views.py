@@ -42,7 +42,7 @@ from credits.ledger import LedgerError
 from credits.models import Claim
 from credits.statements import statement_of
 from credits.terms import Terms
-from credits.tickets import ticket_board, ticket_objectives
+from credits.tickets import ticket_board, ticket_objectives, tickets_stamp_key
 from portal import health, limits
 from portal.pages import dashboard as dashboard_page
 from portal.pages.agreement import AgreementPage
@@ -128,6 +128,8 @@ SECTIONS_SECONDS = 600
 SECTIONS = ("figures", "terms")
 # How many open tickets the live panel lists; the tickets API lists them all.
 TICKET_PANEL_ROWS = 50
+# The panel is kept for the minute it shows; a little longer so the key outlives it.
+TICKET_PANEL_SECONDS = 90
 
 
 def agreement_sections(agreement: Agreement, now: dt.datetime) -> dict[str, Any]:
@@ -150,17 +152,33 @@ def agreement_sections(agreement: Agreement, now: dt.datetime) -> dict[str, Any]
     return sections
 
 
-def ticket_panel(agreement: Agreement, terms: Terms | None, now: dt.datetime) -> dict[str, Any]:
-    """The live ticket panel's context: read on every request (one query), since due times
-    and time left move with the clock. Empty without ticket objectives."""
+def ticket_panel(agreement: Agreement, terms: Terms | None, now: dt.datetime) -> str:
+    """The live ticket panel, rendered ("" without ticket objectives). Due times and time
+    left move with the clock, to the minute shown: the panel is kept for the minute it
+    was rendered in, and only while none of the customer's tickets changed (their stamp,
+    ``credits.tickets.tickets_changed``) nor the page's terms (``cache_version``). A hit
+    is one cache round trip for the panel and the stamp."""
     if terms is None:
-        return {}
+        return ""
+    minute = now.replace(second=0, microsecond=0).isoformat()
+    key = f"ticket-panel:{cache_version(agreement)}:{minute}"
+    stamp_key = tickets_stamp_key(agreement.customer_id)
+    found = cache.get_many([key, stamp_key])
+    stamp = found.get(stamp_key)
+    kept = found.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
     board = ticket_board(agreement=agreement, terms=terms, now=now)
-    return {
+    context = {
         "board": board,
         "shown": board.open[:TICKET_PANEL_ROWS],
         "more": max(0, len(board.open) - TICKET_PANEL_ROWS),
     }
+    html = render_to_string(
+        "portal/_ticket_panel.html", {"agreement": agreement, "tickets": context}
+    )
+    cache.set(key, (stamp, html), TICKET_PANEL_SECONDS)
+    return html
 
 
 @login_required

@@ -57,3 +57,47 @@ def test_an_agreement_without_ticket_objectives_has_no_panel(
     assert 'id="objectives"' in plain
     assert 'id="tickets"' not in plain
     assert 'id="tickets"' in with_tickets
+
+
+@pytest.mark.usefixtures("tickets")
+def test_the_panel_is_kept_for_its_minute_and_redrawn_when_a_ticket_changes(
+    api: Any, client: Any, customer_user: Any, django_assert_max_num_queries: Any
+) -> None:
+    import datetime as dt
+    import json
+
+    client.force_login(customer_user)
+    with time_machine.travel(NOW, tick=False):
+        first = client.get(PATH).content.decode()
+        # Kept: the same minute reads no ticket.
+        with django_assert_max_num_queries(8):
+            again = client.get(PATH).content.decode()
+        panel = first[
+            first.index('id="tickets"') : first.index("</section>", first.index('id="tickets"'))
+        ]
+        assert panel in again
+        assert "T-9" not in first
+        # A new ticket shows at once, within the same minute.
+        sent = api("ingest").post(
+            "/api/v1/tickets/",
+            json.dumps(
+                [
+                    {
+                        "customer": "acme",
+                        "external_id": "T-9",
+                        "priority": "P1",
+                        "opened_at": (NOW - dt.timedelta(minutes=5)).isoformat(),
+                        "first_response_at": None,
+                        "resolved_at": None,
+                    }
+                ]
+            ),
+            content_type="application/json",
+        )
+        assert sent.status_code == 201, sent.content
+        assert "T-9" in client.get(PATH).content.decode()
+    # The next minute, time left reads one minute less.
+    with time_machine.travel(NOW + dt.timedelta(minutes=1), tick=False):
+        later = client.get(PATH).content.decode()
+    assert "15 min of business hours left" not in later
+    assert "14 min of business hours left" in later
