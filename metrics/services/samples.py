@@ -1,4 +1,9 @@
-"""Samples of numeric metrics (rule 16) and their per-minute summaries (count and sum)."""
+"""Samples of numeric metrics (rule 16) and their per-minute summaries (count and sum).
+
+The summaries are updated in the same transaction from the samples actually inserted, so
+they always equal a recount of the raw rows. On PostgreSQL a batch is copied in and stored
+with its summaries by one statement; elsewhere the generic path does the same in Python.
+"""
 
 from __future__ import annotations
 
