@@ -62,9 +62,10 @@ def samples_ingest(
 # samples and probes measured in the same run): with Django's bulk_create and a VALUES
 # upsert of the summaries, 15,111 samples/s against 60,251 probes/s (0.25 of the probe
 # speed). With this statement, the sample tables' redundant single-column indexes dropped
-# and the short validation path, 18,314 samples/s against 17,581 probes/s (1.04) on a
-# machine busy with other work (1.06 in a second run); a batch's statement takes about
-# 8 us per raw row and 11 us per new minute summary row (EXPLAIN ANALYZE).
+# and the short validation path, 0.86 to 1.06 of the probe speed over three runs on a
+# machine busy with other work (18,314 samples/s against 17,581 probes/s; 24,840 against
+# 28,949). Under EXPLAIN ANALYZE a batch's statement takes about 8 us per raw row and
+# 11 us per new minute summary row.
 _SAMPLE_INSERT = """
     INSERT INTO metrics_sample (service_id, metric, ts, value, late, received_at)
     SELECT service_id, metric, 'epoch'::timestamptz + ts_us * interval '1 microsecond',
