@@ -89,6 +89,7 @@ class Context:
     csv: bool = False
     latest: dt.datetime = dataclasses.field(init=False)  # the newest acceptable timestamp
     probes: dict[str, str] = dataclasses.field(default_factory=dict)  # probe names checked
+    metrics: set[str] = dataclasses.field(default_factory=set)  # sample metric names checked
 
     def __post_init__(self) -> None:
         # Computed once per batch: each record is compared against it.
@@ -477,15 +478,39 @@ MAX_SAMPLE_VALUE = Decimal(10) ** 9
 MICRO = Decimal("0.000001")
 
 
+# A value in the plainest form: an optional minus, at most nine whole digits (so within
+# ±10^9) and at most six decimals. Such a value needs none of _sample_value's checks.
+_PLAIN_VALUE = re.compile(r"-?[0-9]{1,9}(?:\.[0-9]{1,6})?")
+
+
 def _sample(record: dict[str, Any], ctx: Context) -> SampleRow:
     """Rule 16: ``{"service", "metric", "ts", "value"}``, value a decimal number or string
     within ±10^9 with at most 6 decimal places (in the metric's unit)."""
-    sid = service_id(record["service"], ctx)
+    # The well-formed record takes the short branches (a known service, a metric name
+    # already checked in this batch, a plain value); anything else gets the full checks,
+    # which name the problem.
+    service = record["service"]
+    sid = ctx.services.get(service) if type(service) is str else None
+    if sid is None:
+        sid = service_id(service, ctx)
     metric = record["metric"]
-    if not isinstance(metric, str) or not METRIC.fullmatch(metric):
-        raise _RecordError("metric", "must be a metric name: lower-case letters, digits, _ or -")
+    if type(metric) is not str or metric not in ctx.metrics:
+        if not isinstance(metric, str) or not METRIC.fullmatch(metric):
+            raise _RecordError(
+                "metric", "must be a metric name: lower-case letters, digits, _ or -"
+            )
+        ctx.metrics.add(metric)
     ts = timestamp(record["ts"], "ts", ctx)
-    return SampleRow(sid, metric, ts, _sample_value(record["value"]))
+    value = record["value"]
+    kind = type(value)
+    if kind is str:
+        plain = value if _PLAIN_VALUE.fullmatch(value) else None
+    elif kind is float or kind is int:
+        text = str(value)
+        plain = text if _PLAIN_VALUE.fullmatch(text) else None
+    else:
+        plain = None
+    return SampleRow(sid, metric, ts, Decimal(plain) if plain else _sample_value(value))
 
 
 def _sample_value(value: Any) -> Decimal:

@@ -21,7 +21,6 @@ from psycopg2.errors import UniqueViolation
 
 from agreements.engine import MinuteState, classify_minute, minute_state_sql
 from metrics.models import (
-    LateArrival,
     LatencyThreshold,
     ProbeDay,
     ProbeHour,
@@ -34,12 +33,16 @@ from metrics.rows import (
     ProbeRow,
 )
 from metrics.services.common import (
+    EPOCH,
+    MICROSECOND,
     IngestResult,
     _add_to,
     _as_rows,
+    _copy_text,
     _late_of,
     _new_identities,
     _record_late,
+    _record_late_groups,
     _result_of,
     _retrying,
     minute_of,
@@ -60,24 +63,6 @@ def probes_ingest(
     else:
         result = _retrying(_probes_generic, probes, late)
     return result
-
-
-def _copy_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = (
-            text.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    return text
 
 
 # The batch's raw rows and every summary level are written by one statement. The
@@ -187,9 +172,6 @@ _PROBE_UPSERT, _PROBE_UPSERT_SKIPPING_DUPLICATES = (
     for insert in (_PROBE_INSERT, _PROBE_INSERT_SKIPPING_DUPLICATES)
 )
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
-
 
 def _probes_postgresql(rows: list[ProbeRow], late: list[bool]) -> IngestResult:
     # Timestamps travel as whole microseconds since the epoch: exact, and several times
@@ -203,7 +185,7 @@ def _probes_postgresql(rows: list[ProbeRow], late: list[bool]) -> IngestResult:
         if name is None:
             name = probes[probe] = _copy_text(probe)
         write(
-            f"{sid}\t{name}\t{(ts - _EPOCH) // _MICROSECOND}\t{'t' if ok else 'f'}\t"
+            f"{sid}\t{name}\t{(ts - EPOCH) // MICROSECOND}\t{'t' if ok else 'f'}\t"
             f"{null if latency is None else repr(latency)}\t{'t' if is_late else 'f'}\n"
         )
     buffer.seek(0)
@@ -229,16 +211,7 @@ def _probes_postgresql(rows: list[ProbeRow], late: list[bool]) -> IngestResult:
             cursor.execute(_PROBE_UPSERT_SKIPPING_DUPLICATES, params)
         inserted, late_groups = cursor.fetchone()
     result = _result_of(rows, inserted)
-    # Only the late rows actually stored (a re-sent duplicate is neither stored nor late).
-    for service_id, count, first_ts, last_ts in late_groups or ():
-        LateArrival.objects.create(
-            kind="probes",
-            records=count,
-            first_ts=dt.datetime.fromisoformat(first_ts),
-            last_ts=dt.datetime.fromisoformat(last_ts),
-            service_id=service_id,
-        )
-        result.late += count
+    result.late = _record_late_groups("probes", late_groups)
     return result
 
 
