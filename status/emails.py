@@ -25,6 +25,7 @@ from metrics.models import Incident, IncidentStatusUpdate, Maintenance
 from notifications.services.payloads import site_url
 from status import subscriptions
 from status.models import Delivery, Subscriber
+from status.snapshot import public_id
 
 SUBJECT_PREFIX = "[Status]"
 # At most this many notices reach one subscriber in an hour: a burst (a thousand alerts
@@ -137,7 +138,12 @@ def notify_incident(*, incident_id: int, notice: str) -> int:
         f"incident-{notice}:{incident.pk}",
         f"{word}: {name} — {incident.title}",
         "status/email/incident.txt",
-        {"incident": incident, "notice": notice, "service_name": name},
+        {
+            "incident": incident,
+            "notice": notice,
+            "service_name": name,
+            "anchor": f"incident-{public_id('incident', incident.pk)}",
+        },
     )
 
 
@@ -156,7 +162,12 @@ def notify_update(*, update_id: int) -> int:
         f"incident-update:{update.pk}",
         f"{update.get_status_display()}: {name} — {incident.title}",
         "status/email/update.txt",
-        {"incident": incident, "update": update, "service_name": name},
+        {
+            "incident": incident,
+            "update": update,
+            "service_name": name,
+            "anchor": f"incident-{public_id('incident', incident.pk)}",
+        },
     )
 
 
@@ -170,5 +181,9 @@ def notify_maintenance(*, maintenance_id: int) -> int:
         f"maintenance-scheduled:{window.pk}",
         f"Maintenance scheduled: {name} — {window.title}",
         "status/email/maintenance.txt",
-        {"window": window, "service_name": name},
+        {
+            "window": window,
+            "service_name": name,
+            "anchor": f"maintenance-{public_id('maintenance', window.pk)}",
+        },
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q
+from django.utils.crypto import salted_hmac
 
 from agreements import display, engine
 from agreements.models import Agreement, Service
@@ -57,6 +58,15 @@ class ServiceStatus:
         return [(window, display.percent(value)) for window, value in self.uptime.items()]
 
 
+def public_id(kind: str, pk: int) -> str:
+    """The id an incident or maintenance window (``kind`` "incident" or "maintenance")
+    shows in public (status page anchors, ``/status.json``, the Atom feed, subscribers'
+    emails): 16 hex digits of an HMAC of its database key under the site's secret, so
+    the ids are stable but reveal neither how many records exist nor the private
+    services' incidents between two public ones."""
+    return salted_hmac("status.public-id", f"{kind}:{pk}").hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Update:
     at: dt.datetime
@@ -67,7 +77,7 @@ class Update:
 
 @dataclass(frozen=True)
 class IncidentView:
-    id: int
+    id: str  # public_id("incident", pk)
     service: str
     service_name: str
     title: str
@@ -85,7 +95,7 @@ class IncidentView:
 
 @dataclass(frozen=True)
 class MaintenanceView:
-    id: int
+    id: str  # public_id("maintenance", pk)
     service: str
     service_name: str
     title: str
@@ -272,7 +282,7 @@ def _days(incidents: list[Incident], *, first_day: dt.date, now: dt.datetime) ->
 
 def _incident_view(i: Incident) -> IncidentView:
     return IncidentView(
-        id=i.pk,
+        id=public_id("incident", i.pk),
         service=i.service.key,
         service_name=i.service.name or i.service.key,
         title=i.title,
@@ -290,7 +300,7 @@ def _incident_view(i: Incident) -> IncidentView:
 
 def _maintenance_view(m: Maintenance) -> MaintenanceView:
     return MaintenanceView(
-        id=m.pk,
+        id=public_id("maintenance", m.pk),
         service=m.service.key,
         service_name=m.service.name or m.service.key,
         title=m.title,

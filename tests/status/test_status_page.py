@@ -368,3 +368,25 @@ def test_contacts_of_the_agreements_over_public_services_are_shown(
     Service.objects.filter(pk=public.pk).update(public=False)
     publish.forget()
     assert json.loads(get("/status.json").content)["contacts"] == []
+
+
+def test_public_ids_reveal_no_database_key(public: Service, other_agreement: Any) -> None:
+    """An incident's public id is stable and the same in every output, but says nothing
+    of how many records exist nor of the private incidents between two public ones."""
+    backbone = Service.objects.get(key="backbone")
+    first = incident(public, title="First public", hours_ago=3)
+    hidden = incident(backbone, title="Private in between", hours_ago=2)
+    second = incident(public, title="Second public", hours_ago=1)
+    body = json.loads(get("/status.json").content)
+    ids = sorted(i["id"] for i in body["incidents"])
+    assert len(ids) == 2 and all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids)
+    for made in (first, hidden, second):
+        assert str(made.pk) not in ids
+    page = get("/status/").content.decode()
+    feed = get("/status/feed.atom").content.decode()
+    for public_id in ids:
+        assert f'id="incident-{public_id}"' in page
+        assert f"#incident-{public_id}" in feed
+        assert f"incident-{second.pk}<" not in feed
+    publish.forget()
+    assert sorted(i["id"] for i in json.loads(get("/status.json").content)["incidents"]) == ids
