@@ -28,16 +28,17 @@ from agreements.models import (
     TermsVersion,
 )
 from agreements.services import agreement_import, record_terms_version
+from portal.admin_helpers import ModelAdmin, TabularInline
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ModelAdmin):
     list_display = ["name", "key", "agreement_count", "created_at"]
     search_fields = ["name", "key"]
     inlines = [MembershipInline]
@@ -53,7 +54,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ModelAdmin):
     list_display = ["user", "customer", "role"]
     list_filter = ["role", "customer"]
     search_fields = ["user__username", "user__email", "customer__name"]
@@ -61,14 +62,14 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ModelAdmin):
     list_display = ["key", "name", "provider", "public"]
     list_editable = ["public"]
     list_filter = ["public"]
     search_fields = ["key", "name"]
 
 
-class ObjectiveInline(admin.TabularInline):
+class ObjectiveInline(TabularInline):
     model = Objective
     extra = 0
     fields = [
@@ -96,23 +97,23 @@ class ObjectiveInline(admin.TabularInline):
         return format_html('<a href="{}">{}</a>', url, tiers)
 
 
-class CalendarInline(admin.TabularInline):
+class CalendarInline(TabularInline):
     model = Calendar
     extra = 0
     show_change_link = True
 
 
-class EscalationInline(admin.TabularInline):
+class EscalationInline(TabularInline):
     model = EscalationLevel
     extra = 0
 
 
-class DocumentInline(admin.TabularInline):
+class DocumentInline(TabularInline):
     model = AgreementDocument
     extra = 0
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(TabularInline):
     model = TermsVersion
     extra = 0
     can_delete = False
@@ -139,7 +140,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(admin.ModelAdmin):
+class AgreementAdmin(ModelAdmin):
     list_display = [
         "key",
         "name",
@@ -233,13 +234,13 @@ class AgreementAdmin(admin.ModelAdmin):
 
 
 @admin.register(Objective)
-class ObjectiveAdmin(admin.ModelAdmin):
+class ObjectiveAdmin(ModelAdmin):
     list_display = ["__str__", "indicator", "service", "target", "calendar"]
     list_filter = ["indicator", "agreement__customer"]
     search_fields = ["key", "agreement__key", "service__key"]
     list_select_related = ["agreement", "service", "calendar"]
 
-    class TierInline(admin.TabularInline):
+    class TierInline(TabularInline):
         model = CreditTier
         extra = 0
 
@@ -256,15 +257,15 @@ class ObjectiveAdmin(admin.ModelAdmin):
 
 
 @admin.register(Calendar)
-class CalendarAdmin(admin.ModelAdmin):
+class CalendarAdmin(ModelAdmin):
     list_display = ["key", "agreement"]
     search_fields = ["key", "agreement__key"]
 
-    class RangeInline(admin.TabularInline):
+    class RangeInline(TabularInline):
         model = CalendarRange
         extra = 0
 
-    class HolidayInline(admin.TabularInline):
+    class HolidayInline(TabularInline):
         model = Holiday
         extra = 0
 
@@ -272,7 +273,7 @@ class CalendarAdmin(admin.ModelAdmin):
 
 
 @admin.register(TermsVersion)
-class TermsVersionAdmin(admin.ModelAdmin):
+class TermsVersionAdmin(ModelAdmin):
     list_display = ["agreement", "number", "effective_period", "created_at", "created_by", "note"]
     list_filter = ["effective_period"]
     search_fields = ["agreement__key"]
@@ -304,7 +305,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ModelAdmin):
     form = ApiKeyForm
     list_display = [
         "name",

@@ -26,10 +26,11 @@ from credits.models import (
     Restatement,
 )
 from credits.restatement import RestateError, restate_period
+from portal.admin_helpers import ModelAdmin, TabularInline
 
 
 def _ask_reason(
-    admin_obj: admin.ModelAdmin,
+    admin_obj: ModelAdmin,
     request: HttpRequest,
     queryset: Any,
     action: str,
@@ -63,7 +64,7 @@ def _ask_reason(
     return TemplateResponse(request, "admin/credits/reason.html", context)
 
 
-class EvaluationInline(admin.TabularInline):
+class EvaluationInline(TabularInline):
     model = Evaluation
     extra = 0
     can_delete = False
@@ -87,7 +88,7 @@ class EvaluationInline(admin.TabularInline):
         return False
 
 
-class RestatementInline(admin.TabularInline):
+class RestatementInline(TabularInline):
     model = Restatement
     extra = 0
     can_delete = False
@@ -106,7 +107,7 @@ class RestatementInline(admin.TabularInline):
 
 
 @admin.register(Period)
-class PeriodAdmin(admin.ModelAdmin):
+class PeriodAdmin(ModelAdmin):
     list_display = [
         "agreement",
         "period",
@@ -180,7 +181,7 @@ class PeriodAdmin(admin.ModelAdmin):
 
 
 @admin.register(Failure)
-class FailureAdmin(admin.ModelAdmin):
+class FailureAdmin(ModelAdmin):
     """Agreements whose recompute or closing failed; beat retries them, a success resolves."""
 
     list_display = [
@@ -216,7 +217,7 @@ class LedgerForm(forms.Form):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ModelAdmin):
     list_display = [
         "created_at",
         "agreement",
@@ -281,7 +282,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/credits/record.html", context)
 
 
-class ClaimEventInline(admin.TabularInline):
+class ClaimEventInline(TabularInline):
     model = ClaimEvent
     extra = 0
     can_delete = False
@@ -292,7 +293,7 @@ class ClaimEventInline(admin.TabularInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(ModelAdmin):
     """The staff's claims queue: claimed credits wait here for approval or rejection."""
 
     list_display = [
@@ -348,7 +349,7 @@ class ClaimAdmin(admin.ModelAdmin):
 
 
 @admin.register(Restatement)
-class RestatementAdmin(admin.ModelAdmin):
+class RestatementAdmin(ModelAdmin):
     list_display = [
         "period",
         "from_revision",
