@@ -123,7 +123,28 @@ class PeriodAdmin(ModelAdmin):
     list_select_related = ["agreement"]
     readonly_fields = [f.name for f in Period._meta.fields]
     inlines = [EvaluationInline, RestatementInline]
-    actions = ["close", "restate"]
+    actions = ["recompute_now", "close", "restate"]
+
+    @admin.action(description="Recompute now (the agreements of the selected open periods)")
+    def recompute_now(self, request: HttpRequest, queryset: Any) -> None:
+        from kombu.exceptions import OperationalError
+
+        from credits.tasks import recompute_now
+
+        periods = list(queryset)
+        ids = [p.agreement_id for p in periods if not p.is_closed]
+        closed = len(periods) - len(ids)
+        try:
+            queued = recompute_now(ids)
+        except OperationalError as error:
+            messages.error(request, f"The task queue cannot be reached, nothing queued: {error}")
+            return
+        note = (
+            f"; {closed} closed period(s) left as they are (restate them instead)" if closed else ""
+        )
+        messages.success(
+            request, f"Queued a recompute of the open periods of {queued} agreement(s){note}."
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
