@@ -4,7 +4,6 @@ agreement page, "Recompute now", time fields naming their zone, refusals in word
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Any
 
 import pytest
@@ -361,3 +360,16 @@ def test_a_refusal_past_the_form_redirects_with_the_words(
     assert response.status_code == 200
     assert "The end must be after the start." in response.content.decode()
     assert not Maintenance.objects.exists()
+
+
+def test_every_constraint_says_what_is_wrong_in_words() -> None:
+    from django.apps import apps
+
+    constraints = [(m, c) for m in apps.get_models() for c in m._meta.constraints]
+    assert len(constraints) > 90
+    for model, constraint in constraints:
+        message = str(constraint.violation_error_message)
+        where = f"{model._meta.label}: {constraint.name}"
+        assert message != str(constraint.default_violation_error_message), where
+        assert constraint.name not in message, where
+        assert message[:1].isupper() and message.endswith("."), where
