@@ -98,9 +98,9 @@ class MemberFormSet(forms.BaseInlineFormSet):
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or not form.cleaned_data:
                 continue
-            if self.can_delete and self._should_delete_form(form):
+            if form.cleaned_data.get("DELETE"):
                 continue
-            email = form.cleaned_data.get("email")
+            email = str(form.cleaned_data.get("email") or "")
             if email in seen:
                 form.add_error("email", "This email is listed twice: each person is a member once.")
             seen.add(email)
@@ -478,7 +478,7 @@ class TierFormSet(forms.BaseInlineFormSet):
             f.cleaned_data
             for f in self.forms
             if getattr(f, "cleaned_data", None)
-            and not (self.can_delete and self._should_delete_form(f))
+            and not f.cleaned_data.get("DELETE")
             and f.cleaned_data.get("below") is not None
             and f.cleaned_data.get("percent") is not None
         ]
