@@ -88,9 +88,6 @@ class MemberForm(forms.ModelForm):
         return super().save(commit)
 
 
-User = get_user_model()
-
-
 class MemberFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
