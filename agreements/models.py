@@ -48,11 +48,14 @@ class Membership(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "customer"], name="agreements_membership_unique_user_customer"
+                fields=["user", "customer"],
+                name="agreements_membership_unique_user_customer",
+                violation_error_message="This person is already a member of this customer.",
             ),
             models.CheckConstraint(
                 condition=Q(role__in=["viewer", "manager"]),
                 name="agreements_membership_role_valid",
+                violation_error_message="The role must be viewer or manager.",
             ),
         ]
 
@@ -140,13 +143,17 @@ class Agreement(models.Model):
                 condition=Q(effective_to__isnull=True)
                 | Q(effective_to__gte=models.F("effective_from")),
                 name="agreements_agreement_effective_range",
+                violation_error_message="The agreement must not end before it starts.",
             ),
             models.CheckConstraint(
                 condition=Q(credit_cap_percent__gte=0, credit_cap_percent__lte=100),
                 name="agreements_agreement_cap_percent_range",
+                violation_error_message="The credit cap must be a percent between 0 and 100.",
             ),
             models.CheckConstraint(
-                condition=Q(monthly_fee__gte=0), name="agreements_agreement_fee_not_negative"
+                condition=Q(monthly_fee__gte=0),
+                name="agreements_agreement_fee_not_negative",
+                violation_error_message="The monthly fee must not be negative.",
             ),
         ]
 
@@ -173,10 +180,14 @@ class Calendar(models.Model):
         ordering = ["key"]
         constraints = [
             models.UniqueConstraint(
-                fields=["agreement", "key"], name="agreements_calendar_unique_key"
+                fields=["agreement", "key"],
+                name="agreements_calendar_unique_key",
+                violation_error_message="This agreement already has a calendar with this key.",
             ),
             models.CheckConstraint(
-                condition=~Q(key="always"), name="agreements_calendar_key_not_always"
+                condition=~Q(key="always"),
+                name="agreements_calendar_key_not_always",
+                violation_error_message='The key "always" is reserved for round-the-clock coverage: choose another.',
             ),
         ]
 
@@ -207,11 +218,13 @@ class CalendarRange(models.Model):
             models.CheckConstraint(
                 condition=Q(weekday__gte=0, weekday__lte=6),
                 name="agreements_calendarrange_weekday_valid",
+                violation_error_message="The weekday must be Monday to Sunday.",
             ),
             models.CheckConstraint(
                 condition=Q(start_minute__gte=0, end_minute__lte=1440)
                 & Q(start_minute__lt=models.F("end_minute")),
                 name="agreements_calendarrange_minutes_valid",
+                violation_error_message="A range must start before it ends, within one day (00:00 to 24:00).",
             ),
         ]
 
@@ -232,7 +245,9 @@ class Holiday(models.Model):
         ordering = ["date"]
         constraints = [
             models.UniqueConstraint(
-                fields=["calendar", "date"], name="agreements_holiday_unique_date"
+                fields=["calendar", "date"],
+                name="agreements_holiday_unique_date",
+                violation_error_message="This calendar already has a holiday on this date.",
             )
         ]
 
@@ -294,11 +309,14 @@ class Objective(models.Model):
         ordering = ["agreement", "position"]
         constraints = [
             models.UniqueConstraint(
-                fields=["agreement", "key"], name="agreements_objective_unique_key"
+                fields=["agreement", "key"],
+                name="agreements_objective_unique_key",
+                violation_error_message="This agreement already has an objective with this key.",
             ),
             models.CheckConstraint(
                 condition=Q(target__gt=0, target__lte=100),
                 name="agreements_objective_target_range",
+                violation_error_message="The target must be a percent above 0 and at most 100.",
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -317,6 +335,7 @@ class Objective(models.Model):
                     ]
                 ),
                 name="agreements_objective_indicator_valid",
+                violation_error_message="This indicator is not one the portal measures.",
             ),
             # Measurement indicators need a service (or several: combine is set only
             # with services, rule 18); only availability has a source.
@@ -325,20 +344,24 @@ class Objective(models.Model):
                 | Q(service__isnull=False)
                 | Q(indicator="availability", combine__in=["all", "any"]),
                 name="agreements_objective_service_required",
+                violation_error_message="This objective needs a service (only ticket objectives and combined availability go without).",
             ),
             models.CheckConstraint(
                 condition=(Q(indicator="availability") & Q(source__in=["probes", "incidents"]))
                 | (~Q(indicator="availability") & Q(source="")),
                 name="agreements_objective_source_valid",
+                violation_error_message="Only an availability objective takes a source (probes or incidents); leave it empty for the others.",
             ),
             models.CheckConstraint(
                 condition=~Q(indicator="latency") | Q(threshold_ms__gt=0),
                 name="agreements_objective_latency_threshold",
+                violation_error_message="A latency objective needs a threshold in milliseconds above 0.",
             ),
             models.CheckConstraint(
                 condition=~Q(indicator__in=["response_time", "resolution_time"])
                 | Q(threshold_seconds__gt=0),
                 name="agreements_objective_ticket_threshold",
+                violation_error_message="A ticket objective needs a time limit in seconds above 0.",
             ),
         ]
 
@@ -355,15 +378,19 @@ class CreditTier(models.Model):
         ordering = ["objective", "-below"]
         constraints = [
             models.UniqueConstraint(
-                fields=["objective", "below"], name="agreements_credittier_unique_below"
+                fields=["objective", "below"],
+                name="agreements_credittier_unique_below",
+                violation_error_message="This objective already has a tier with this bound: each tier needs its own.",
             ),
             models.CheckConstraint(
                 condition=Q(below__gt=0, below__lte=100),
                 name="agreements_credittier_below_range",
+                violation_error_message="A tier's bound must be a percent above 0 and at most 100.",
             ),
             models.CheckConstraint(
                 condition=Q(percent__gt=0, percent__lte=100),
                 name="agreements_credittier_percent_range",
+                violation_error_message="A tier's credit must be a percent above 0 and at most 100.",
             ),
         ]
 
@@ -381,10 +408,14 @@ class EscalationLevel(models.Model):
         ordering = ["agreement", "level"]
         constraints = [
             models.UniqueConstraint(
-                fields=["agreement", "level"], name="agreements_escalationlevel_unique_level"
+                fields=["agreement", "level"],
+                name="agreements_escalationlevel_unique_level",
+                violation_error_message="This agreement already has this escalation level.",
             ),
             models.CheckConstraint(
-                condition=Q(level__gte=1), name="agreements_escalationlevel_level_positive"
+                condition=Q(level__gte=1),
+                name="agreements_escalationlevel_level_positive",
+                violation_error_message="Escalation levels start at 1.",
             ),
         ]
 
@@ -407,11 +438,14 @@ class TermsVersion(models.Model):
         ordering = ["agreement", "-number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["agreement", "number"], name="agreements_termsversion_unique_number"
+                fields=["agreement", "number"],
+                name="agreements_termsversion_unique_number",
+                violation_error_message="This agreement already has a terms version with this number.",
             ),
             models.CheckConstraint(
                 condition=Q(effective_period__regex=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
                 name="agreements_termsversion_period_format",
+                violation_error_message="The period must be a month written YYYY-MM, e.g. 2026-03.",
             ),
         ]
 

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from agreements.document import DocumentError
 from contracts.models import Amendment, Notice, ReportDelivery
 from contracts.services import ContractError, amendment_propose, notice_give
+from portal.admin_helpers import ModelAdmin
 
 
 class NoticeForm(forms.ModelForm):
@@ -29,7 +30,7 @@ class NoticeForm(forms.ModelForm):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(ModelAdmin):
     form = NoticeForm
     list_display = ["agreement", "by", "given_at", "given_by", "end_on", "reason"]
     list_filter = ["by"]
@@ -95,7 +96,7 @@ class AmendmentForm(forms.ModelForm):
 
 
 @admin.register(Amendment)
-class AmendmentAdmin(admin.ModelAdmin):
+class AmendmentAdmin(ModelAdmin):
     form = AmendmentForm
     list_display = [
         "agreement",
@@ -131,7 +132,7 @@ class AmendmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReportDelivery)
-class ReportDeliveryAdmin(admin.ModelAdmin):
+class ReportDeliveryAdmin(ModelAdmin):
     list_display = ["period", "revision", "sent_at", "sent_by"]
     list_select_related = ["period__agreement"]
     readonly_fields = ["period", "revision", "recipients", "sent_at", "sent_by"]

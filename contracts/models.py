@@ -30,11 +30,15 @@ class Notice(models.Model):
         ordering = ["-given_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(by__in=["customer", "provider"]), name="contracts_notice_by_valid"
+                condition=Q(by__in=["customer", "provider"]),
+                name="contracts_notice_by_valid",
+                violation_error_message="Notice is given by the customer or the provider.",
             ),
             # One notice per agreement: a second would say nothing the first did not.
             models.UniqueConstraint(
-                fields=["agreement"], name="contracts_notice_one_per_agreement"
+                fields=["agreement"],
+                name="contracts_notice_one_per_agreement",
+                violation_error_message="This agreement already has a notice: change that one instead.",
             ),
         ]
 
@@ -70,10 +74,12 @@ class Amendment(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["proposed", "accepted", "rejected"]),
                 name="contracts_amendment_status_valid",
+                violation_error_message="An amendment is proposed, accepted or rejected.",
             ),
             models.CheckConstraint(
                 condition=Q(effective_period__regex=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
                 name="contracts_amendment_period_format",
+                violation_error_message="The period must be a month written YYYY-MM, e.g. 2026-03.",
             ),
         ]
 

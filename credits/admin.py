@@ -26,10 +26,11 @@ from credits.models import (
     Restatement,
 )
 from credits.restatement import RestateError, restate_period
+from portal.admin_helpers import ModelAdmin, TabularInline
 
 
 def _ask_reason(
-    admin_obj: admin.ModelAdmin,
+    admin_obj: ModelAdmin,
     request: HttpRequest,
     queryset: Any,
     action: str,
@@ -63,7 +64,7 @@ def _ask_reason(
     return TemplateResponse(request, "admin/credits/reason.html", context)
 
 
-class EvaluationInline(admin.TabularInline):
+class EvaluationInline(TabularInline):
     model = Evaluation
     extra = 0
     can_delete = False
@@ -87,7 +88,7 @@ class EvaluationInline(admin.TabularInline):
         return False
 
 
-class RestatementInline(admin.TabularInline):
+class RestatementInline(TabularInline):
     model = Restatement
     extra = 0
     can_delete = False
@@ -106,7 +107,7 @@ class RestatementInline(admin.TabularInline):
 
 
 @admin.register(Period)
-class PeriodAdmin(admin.ModelAdmin):
+class PeriodAdmin(ModelAdmin):
     list_display = [
         "agreement",
         "period",
@@ -122,7 +123,28 @@ class PeriodAdmin(admin.ModelAdmin):
     list_select_related = ["agreement"]
     readonly_fields = [f.name for f in Period._meta.fields]
     inlines = [EvaluationInline, RestatementInline]
-    actions = ["close", "restate"]
+    actions = ["recompute_now", "close", "restate"]
+
+    @admin.action(description="Recompute now (the agreements of the selected open periods)")
+    def recompute_now(self, request: HttpRequest, queryset: Any) -> None:
+        from kombu.exceptions import OperationalError
+
+        from credits.tasks import recompute_now
+
+        periods = list(queryset)
+        ids = [p.agreement_id for p in periods if not p.is_closed]
+        closed = len(periods) - len(ids)
+        try:
+            queued = recompute_now(ids)
+        except OperationalError as error:
+            messages.error(request, f"The task queue cannot be reached, nothing queued: {error}")
+            return
+        note = (
+            f"; {closed} closed period(s) left as they are (restate them instead)" if closed else ""
+        )
+        messages.success(
+            request, f"Queued a recompute of the open periods of {queued} agreement(s){note}."
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -180,7 +202,7 @@ class PeriodAdmin(admin.ModelAdmin):
 
 
 @admin.register(Failure)
-class FailureAdmin(admin.ModelAdmin):
+class FailureAdmin(ModelAdmin):
     """Agreements whose recompute or closing failed; beat retries them, a success resolves."""
 
     list_display = [
@@ -216,7 +238,7 @@ class LedgerForm(forms.Form):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ModelAdmin):
     list_display = [
         "created_at",
         "agreement",
@@ -281,7 +303,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/credits/record.html", context)
 
 
-class ClaimEventInline(admin.TabularInline):
+class ClaimEventInline(TabularInline):
     model = ClaimEvent
     extra = 0
     can_delete = False
@@ -292,7 +314,7 @@ class ClaimEventInline(admin.TabularInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(ModelAdmin):
     """The staff's claims queue: claimed credits wait here for approval or rejection."""
 
     list_display = [
@@ -348,7 +370,7 @@ class ClaimAdmin(admin.ModelAdmin):
 
 
 @admin.register(Restatement)
-class RestatementAdmin(admin.ModelAdmin):
+class RestatementAdmin(ModelAdmin):
     list_display = [
         "period",
         "from_revision",

@@ -59,17 +59,25 @@ class Period(models.Model):
     class Meta:
         ordering = ["agreement", "-period"]
         constraints = [
-            models.UniqueConstraint(fields=["agreement", "period"], name="credits_period_unique"),
+            models.UniqueConstraint(
+                fields=["agreement", "period"],
+                name="credits_period_unique",
+                violation_error_message="This agreement already has this period.",
+            ),
             models.CheckConstraint(
-                condition=Q(state__in=["open", "closed"]), name="credits_period_state_valid"
+                condition=Q(state__in=["open", "closed"]),
+                name="credits_period_state_valid",
+                violation_error_message="A period is open or closed.",
             ),
             models.CheckConstraint(
                 condition=Q(period__regex=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
                 name="credits_period_id_format",
+                violation_error_message="The period must be a month written YYYY-MM, e.g. 2026-03.",
             ),
             models.CheckConstraint(
                 condition=Q(state="open") | Q(closed_at__isnull=False, credit_amount__isnull=False),
                 name="credits_period_closed_has_credit",
+                violation_error_message="A closed period needs its closing time and its credit amount.",
             ),
         ]
         indexes = [
@@ -135,11 +143,14 @@ class Evaluation(models.Model):
         ordering = ["period", "revision", "position"]
         constraints = [
             models.UniqueConstraint(
-                fields=["period", "revision", "objective_key"], name="credits_evaluation_unique"
+                fields=["period", "revision", "objective_key"],
+                name="credits_evaluation_unique",
+                violation_error_message="This period already has an evaluation of this objective in this revision.",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=EvaluationStatus.values),
                 name="credits_evaluation_status_valid",
+                violation_error_message="The status must be met, at risk, breached or no data.",
             ),
         ]
 
@@ -171,7 +182,9 @@ class Checkpoint(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["period", "objective_key"], name="credits_checkpoint_unique"
+                fields=["period", "objective_key"],
+                name="credits_checkpoint_unique",
+                violation_error_message="This period already has a checkpoint for this objective.",
             ),
         ]
 
@@ -222,22 +235,27 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["credit", "applied", "adjustment", "reversal", "bonus"]),
                 name="credits_ledgerentry_kind_valid",
+                violation_error_message="This kind of ledger entry does not exist.",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="credit") | Q(amount__gt=0),
                 name="credits_ledgerentry_credit_positive",
+                violation_error_message="A credit must be a positive amount.",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="bonus") | Q(amount__lt=0),
                 name="credits_ledgerentry_bonus_negative",
+                violation_error_message="A bonus is owed by the customer: enter it as a negative amount.",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="applied") | Q(amount__lt=0),
                 name="credits_ledgerentry_applied_negative",
+                violation_error_message="An applied credit reduces the balance: enter it as a negative amount.",
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=["adjustment", "applied"]) | ~Q(reason=""),
                 name="credits_ledgerentry_reason_required",
+                violation_error_message="An adjustment or an applied credit needs a reason.",
             ),
         ]
         indexes = [
@@ -284,7 +302,9 @@ class Claim(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["period", "revision"], name="credits_claim_unique_period"
+                fields=["period", "revision"],
+                name="credits_claim_unique_period",
+                violation_error_message="This period already has a claim for this revision.",
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -298,12 +318,18 @@ class Claim(models.Model):
                     ]
                 ),
                 name="credits_claim_state_valid",
+                violation_error_message="This claim state does not exist.",
             ),
             models.CheckConstraint(
                 condition=~Q(state="rejected") | ~Q(reason=""),
                 name="credits_claim_rejection_reason",
+                violation_error_message="A rejected claim needs a reason.",
             ),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="credits_claim_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="credits_claim_amount_positive",
+                violation_error_message="A claim must be for a positive amount.",
+            ),
         ]
         indexes = [
             # The expiry pass looks for open claims past their window.
@@ -346,9 +372,15 @@ class Restatement(models.Model):
         ordering = ["period", "to_revision"]
         constraints = [
             models.UniqueConstraint(
-                fields=["period", "to_revision"], name="credits_restatement_unique_revision"
+                fields=["period", "to_revision"],
+                name="credits_restatement_unique_revision",
+                violation_error_message="This period was already restated to this revision.",
             ),
-            models.CheckConstraint(condition=~Q(reason=""), name="credits_restatement_reason"),
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="credits_restatement_reason",
+                violation_error_message="A restatement needs a reason.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -377,7 +409,9 @@ class Failure(models.Model):
         ordering = ["-last_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(stage__in=["recompute", "close"]), name="credits_failure_stage_valid"
+                condition=Q(stage__in=["recompute", "close"]),
+                name="credits_failure_stage_valid",
+                violation_error_message="The stage must be recompute or close.",
             ),
             # One open failure per agreement, stage and period: a retry that fails again
             # updates it rather than adding rows.
@@ -385,6 +419,7 @@ class Failure(models.Model):
                 fields=["agreement", "stage", "period"],
                 condition=Q(resolved_at__isnull=True),
                 name="credits_failure_one_open",
+                violation_error_message="This agreement already has an unresolved failure at this stage for this period.",
             ),
         ]
 

@@ -83,3 +83,14 @@ def schedule_recompute(agreement_ids: list[int]) -> list[int]:
     for batch in recompute.batches(scheduled):
         transaction.on_commit(partial(recompute_agreements.apply_async, (batch,), countdown=delay))
     return scheduled
+
+
+def recompute_now(agreement_ids: list[int]) -> int:
+    """Queue the recompute of these agreements' open periods now, in batches of
+    RECOMPUTE_BATCH_SIZE (no debounce: staff asked for it); closed periods stay frozen.
+    Returns how many agreements were queued. Raises kombu's ``OperationalError`` when
+    the broker cannot be reached."""
+    ids = sorted(set(agreement_ids))
+    for batch in recompute.batches(ids):
+        recompute_agreements.delay(batch)
+    return len(ids)

@@ -26,6 +26,7 @@ from integrations.preview import (
     mapping_text,
     parse_mapping,
 )
+from portal.admin_helpers import ModelAdmin, StackedInline, TabularInline
 
 
 class PreviewForm(forms.Form):
@@ -46,27 +47,27 @@ class PreviewForm(forms.Form):
     )
 
 
-class ServiceMappingInline(admin.TabularInline):
+class ServiceMappingInline(TabularInline):
     model = ServiceMapping
     extra = 1
     autocomplete_fields = ["service"]
 
 
-class CustomerMappingInline(admin.TabularInline):
+class CustomerMappingInline(TabularInline):
     model = CustomerMapping
     extra = 1
     autocomplete_fields = ["customer"]
     verbose_name = "customer mapping (Jira project key, Zendesk organisation id)"
 
 
-class PriorityMappingInline(admin.TabularInline):
+class PriorityMappingInline(TabularInline):
     model = PriorityMapping
     extra = 1
     verbose_name = "priority mapping (Jira, Zendesk)"
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(ModelAdmin):
     list_display = ["name", "kind", "has_secret", "rotated_at", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name"]
@@ -176,7 +177,7 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ModelAdmin):
     """Every webhook delivery of the last 30 days, accepted, skipped or refused."""
 
     list_display = ["received_at", "kind", "integration", "source", "status_code", "accepted"]
@@ -192,14 +193,14 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
 
-class PrometheusQueryInline(admin.StackedInline):
+class PrometheusQueryInline(StackedInline):
     model = PrometheusQuery
     extra = 1
     autocomplete_fields = ["service"]
 
 
 @admin.register(PrometheusSource)
-class PrometheusSourceAdmin(admin.ModelAdmin):
+class PrometheusSourceAdmin(ModelAdmin):
     """Prometheus servers read every minute; their state and last error (SPEC §4, Pull)."""
 
     list_display = [

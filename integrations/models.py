@@ -75,6 +75,7 @@ class Integration(models.Model):
                     kind__in=["alertmanager", "uptime-kuma", "pagerduty", "jira", "zendesk"]
                 ),
                 name="integrations_integration_kind_valid",
+                violation_error_message="This kind of integration is not supported.",
             )
         ]
 
@@ -134,7 +135,9 @@ class ServiceMapping(models.Model):
         ordering = ["integration", "external_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["integration", "external_name"], name="integrations_mapping_unique"
+                fields=["integration", "external_name"],
+                name="integrations_mapping_unique",
+                violation_error_message="This integration already maps this external name to a service.",
             )
         ]
 
@@ -157,7 +160,9 @@ class CustomerMapping(models.Model):
         ordering = ["integration", "external_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["integration", "external_name"], name="integrations_customer_map_unique"
+                fields=["integration", "external_name"],
+                name="integrations_customer_map_unique",
+                violation_error_message="This integration already maps this external name to a customer.",
             )
         ]
 
@@ -180,7 +185,9 @@ class PriorityMapping(models.Model):
         ordering = ["integration", "external_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["integration", "external_name"], name="integrations_priority_map_unique"
+                fields=["integration", "external_name"],
+                name="integrations_priority_map_unique",
+                violation_error_message="This integration already maps this external priority.",
             )
         ]
 
@@ -256,10 +263,12 @@ class PrometheusSource(models.Model):
             models.CheckConstraint(
                 condition=Q(state__in=["new", "ok", "failing"]),
                 name="integrations_prometheussource_state_valid",
+                violation_error_message="The state must be new, ok or failing.",
             ),
             models.CheckConstraint(
                 condition=Q(timeout_seconds__gte=1),
                 name="integrations_prometheussource_timeout_positive",
+                violation_error_message="The timeout must be at least 1 second.",
             ),
         ]
 
@@ -291,12 +300,15 @@ class PrometheusQuery(models.Model):
         verbose_name_plural = "Prometheus queries"
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "service"], name="integrations_prometheusquery_unique"
+                fields=["source", "service"],
+                name="integrations_prometheusquery_unique",
+                violation_error_message="This source already has a query for this service.",
             ),
             models.CheckConstraint(
                 condition=(Q(kind="probes") & ~Q(probe_success=""))
                 | (Q(kind="events") & ~Q(good="") & ~Q(total="")),
                 name="integrations_prometheusquery_complete",
+                violation_error_message="A probes query needs its success expression; an events query needs both its good and total expressions.",
             ),
         ]
 

@@ -22,9 +22,10 @@ from metrics.models import (
     Ticket,
 )
 from metrics.signals import incident_changed, incident_status_posted
+from portal.admin_helpers import ModelAdmin, TabularInline
 
 
-class ReadOnly(admin.ModelAdmin):
+class ReadOnly(ModelAdmin):
     """Measurements come from partners; staff look, and never edit them by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -62,7 +63,7 @@ class EventCountAdmin(ReadOnly):
     show_full_result_count = False
 
 
-class IncidentStatusUpdateInline(admin.TabularInline):
+class IncidentStatusUpdateInline(TabularInline):
     """The public timeline: what staff post here shows on the status page at once."""
 
     model = IncidentStatusUpdate
@@ -72,7 +73,7 @@ class IncidentStatusUpdateInline(admin.TabularInline):
     verbose_name_plural = "public updates (status page and agreement page)"
 
 
-class IncidentUpdateInline(admin.TabularInline):
+class IncidentUpdateInline(TabularInline):
     model = IncidentUpdate
     extra = 0
     readonly_fields = ["at", "changes"]
@@ -83,7 +84,7 @@ class IncidentUpdateInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ModelAdmin):
     list_display = ["title", "service", "impact", "started_at", "resolved_at", "late"]
     list_filter = ["impact", "late", "service"]
     search_fields = ["title", "external_id"]
@@ -128,7 +129,7 @@ def _jsonable(value: Any) -> Any:
 
 
 @admin.register(Maintenance)
-class MaintenanceAdmin(admin.ModelAdmin):
+class MaintenanceAdmin(ModelAdmin):
     list_display = ["title", "service", "start", "end", "announced_at", "late"]
     list_filter = ["service", "late"]
     search_fields = ["title", "external_id"]
@@ -137,7 +138,7 @@ class MaintenanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ModelAdmin):
     list_display = [
         "external_id",
         "customer",
@@ -154,7 +155,7 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(LateArrival)
-class LateArrivalAdmin(admin.ModelAdmin):
+class LateArrivalAdmin(ModelAdmin):
     """Data that arrived after its period closed: staff review it and may re-evaluate."""
 
     list_display = [
@@ -221,7 +222,7 @@ class IngestionBatchAdmin(ReadOnly):
 
 
 @admin.register(Exclusion)
-class ExclusionAdmin(admin.ModelAdmin):
+class ExclusionAdmin(ModelAdmin):
     """Time the provider is not answerable for (rule 3): every change recomputes the open
     period, and one touching a closed period flags it for restatement."""
 

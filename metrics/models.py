@@ -37,11 +37,14 @@ class ProbeResult(models.Model):
             # serves the open period's latency scans by service and time range: a second
             # index would slow every insert by a third.
             models.UniqueConstraint(
-                fields=["service", "ts", "probe"], name="metrics_proberesult_identity"
+                fields=["service", "ts", "probe"],
+                name="metrics_proberesult_identity",
+                violation_error_message="This probe already reported a result for this service at this time.",
             ),
             models.CheckConstraint(
                 condition=Q(latency_ms__isnull=True) | Q(latency_ms__gte=0),
                 name="metrics_proberesult_latency_not_negative",
+                violation_error_message="The latency must not be negative.",
             ),
         ]
 
@@ -83,7 +86,11 @@ class ProbeMinute(models.Model):
     class Meta:
         constraints = [
             # Also the index availability reads by (service, minute range).
-            models.UniqueConstraint(fields=["service", "minute"], name="metrics_probeminute_key"),
+            models.UniqueConstraint(
+                fields=["service", "minute"],
+                name="metrics_probeminute_key",
+                violation_error_message="This service already has a probe summary for this minute.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -105,7 +112,11 @@ class ProbeDay(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["service", "day"], name="metrics_probeday_key"),
+            models.UniqueConstraint(
+                fields=["service", "day"],
+                name="metrics_probeday_key",
+                violation_error_message="This service already has a probe summary for this day.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,9 +134,15 @@ class EventCount(models.Model):
     class Meta:
         constraints = [
             # Identity (service, ts); also the index ratio figures read by time range.
-            models.UniqueConstraint(fields=["service", "ts"], name="metrics_eventcount_identity"),
+            models.UniqueConstraint(
+                fields=["service", "ts"],
+                name="metrics_eventcount_identity",
+                violation_error_message="This service already has event counts at this time.",
+            ),
             models.CheckConstraint(
-                condition=Q(good__lte=models.F("total")), name="metrics_eventcount_good_le_total"
+                condition=Q(good__lte=models.F("total")),
+                name="metrics_eventcount_good_le_total",
+                violation_error_message="The good events must not outnumber the total.",
             ),
         ]
 
@@ -141,9 +158,15 @@ class EventMinute(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["service", "minute"], name="metrics_eventminute_key"),
+            models.UniqueConstraint(
+                fields=["service", "minute"],
+                name="metrics_eventminute_key",
+                violation_error_message="This service already has event counts for this minute.",
+            ),
             models.CheckConstraint(
-                condition=Q(good__lte=models.F("total")), name="metrics_eventminute_good_le_total"
+                condition=Q(good__lte=models.F("total")),
+                name="metrics_eventminute_good_le_total",
+                violation_error_message="The good events must not outnumber the total.",
             ),
         ]
 
@@ -170,7 +193,9 @@ class Sample(models.Model):
         constraints = [
             # Identity (service, metric, ts); also the index raw reads use by time range.
             models.UniqueConstraint(
-                fields=["service", "metric", "ts"], name="metrics_sample_identity"
+                fields=["service", "metric", "ts"],
+                name="metrics_sample_identity",
+                violation_error_message="This service already has a sample of this metric at this time.",
             ),
         ]
 
@@ -197,7 +222,9 @@ class SampleMinute(models.Model):
         constraints = [
             # Also the index the period reads use by (service, metric, minute range).
             models.UniqueConstraint(
-                fields=["service", "metric", "minute"], name="metrics_sampleminute_key"
+                fields=["service", "metric", "minute"],
+                name="metrics_sampleminute_key",
+                violation_error_message="This service already has a summary of this metric for this minute.",
             ),
         ]
 
@@ -229,14 +256,19 @@ class Incident(models.Model):
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "external_id"], name="metrics_incident_identity"
+                fields=["service", "external_id"],
+                name="metrics_incident_identity",
+                violation_error_message="This service already has an incident with this external id: change that one instead.",
             ),
             models.CheckConstraint(
-                condition=Q(impact__in=["outage", "degraded"]), name="metrics_incident_impact_valid"
+                condition=Q(impact__in=["outage", "degraded"]),
+                name="metrics_incident_impact_valid",
+                violation_error_message="The impact must be outage or degraded.",
             ),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("started_at")),
                 name="metrics_incident_resolved_after_start",
+                violation_error_message="An incident cannot be resolved before it started.",
             ),
         ]
         indexes = [
@@ -288,11 +320,14 @@ class IncidentStatusUpdate(models.Model):
             # An update is identified by its instant and status: re-sending it stores
             # nothing new, a changed message replaces the stored one.
             models.UniqueConstraint(
-                fields=["incident", "at", "status"], name="metrics_incidentstatusupdate_identity"
+                fields=["incident", "at", "status"],
+                name="metrics_incidentstatusupdate_identity",
+                violation_error_message="This incident already has this status at this time.",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["investigating", "identified", "monitoring", "resolved"]),
                 name="metrics_incidentstatusupdate_status_valid",
+                violation_error_message="The status must be investigating, identified, monitoring or resolved.",
             ),
         ]
 
@@ -316,10 +351,14 @@ class Maintenance(models.Model):
         verbose_name_plural = "maintenance windows"
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "external_id"], name="metrics_maintenance_identity"
+                fields=["service", "external_id"],
+                name="metrics_maintenance_identity",
+                violation_error_message="This service already has a maintenance with this external id: change that one instead.",
             ),
             models.CheckConstraint(
-                condition=Q(end__gt=models.F("start")), name="metrics_maintenance_end_after_start"
+                condition=Q(end__gt=models.F("start")),
+                name="metrics_maintenance_end_after_start",
+                violation_error_message="The end must be after the start.",
             ),
         ]
         indexes = [
@@ -377,6 +416,7 @@ class Exclusion(models.Model):
                     ]
                 ),
                 name="metrics_exclusion_reason_valid",
+                violation_error_message="The reason must be force majeure, customer caused, third party, monitoring fault or other.",
             ),
         ]
         indexes = [
@@ -407,16 +447,20 @@ class Ticket(models.Model):
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "external_id"], name="metrics_ticket_identity"
+                fields=["customer", "external_id"],
+                name="metrics_ticket_identity",
+                violation_error_message="This customer already has a ticket with this external id: change that one instead.",
             ),
             models.CheckConstraint(
                 condition=Q(first_response_at__isnull=True)
                 | Q(first_response_at__gte=models.F("opened_at")),
                 name="metrics_ticket_response_after_open",
+                violation_error_message="The first response cannot come before the ticket was opened.",
             ),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("opened_at")),
                 name="metrics_ticket_resolved_after_open",
+                violation_error_message="A ticket cannot be resolved before it was opened.",
             ),
         ]
         indexes = [
@@ -530,11 +574,14 @@ class IngestionBatch(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=IngestionKind.values), name="metrics_ingestionbatch_kind_valid"
+                condition=Q(kind__in=IngestionKind.values),
+                name="metrics_ingestionbatch_kind_valid",
+                violation_error_message="This kind of data is not one the portal takes in.",
             ),
             models.CheckConstraint(
                 condition=Q(first_ts__lte=models.F("last_ts")),
                 name="metrics_ingestionbatch_span_ordered",
+                violation_error_message="The batch's first time must not be after its last.",
             ),
         ]
 
@@ -552,7 +599,9 @@ class LatencyThreshold(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "threshold_ms"], name="metrics_latencythreshold_key"
+                fields=["service", "threshold_ms"],
+                name="metrics_latencythreshold_key",
+                violation_error_message="This service already counts latency at this threshold.",
             ),
         ]
 
@@ -575,7 +624,9 @@ class ProbeLatencyDay(models.Model):
         constraints = [
             # Also the index latency figures read by (service, day range, threshold).
             models.UniqueConstraint(
-                fields=["service", "day", "threshold_ms"], name="metrics_probelatencyday_key"
+                fields=["service", "day", "threshold_ms"],
+                name="metrics_probelatencyday_key",
+                violation_error_message="This service already has a latency summary for this day and threshold.",
             ),
         ]
 
@@ -595,7 +646,11 @@ class ProbeHour(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["service", "hour"], name="metrics_probehour_key"),
+            models.UniqueConstraint(
+                fields=["service", "hour"],
+                name="metrics_probehour_key",
+                violation_error_message="This service already has a probe summary for this hour.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -616,7 +671,9 @@ class ProbeLatencyHour(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "hour", "threshold_ms"], name="metrics_probelatencyhour_key"
+                fields=["service", "hour", "threshold_ms"],
+                name="metrics_probelatencyhour_key",
+                violation_error_message="This service already has a latency summary for this hour and threshold.",
             ),
         ]
 

@@ -21,9 +21,10 @@ from notifications.models import (
 )
 from notifications.services import escalation as escalations
 from notifications.services import webhook_deliveries as deliveries
+from portal.admin_helpers import ModelAdmin, TabularInline
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     """Records written by the system: staff read them, never edit them by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -42,7 +43,7 @@ class EventAdmin(ReadOnlyAdmin):
     date_hierarchy = "occurred_at"
 
 
-class NoticeInline(admin.TabularInline):
+class NoticeInline(TabularInline):
     model = EscalationNotice
     extra = 0
     can_delete = False
@@ -53,7 +54,7 @@ class NoticeInline(admin.TabularInline):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ModelAdmin):
     list_display = [
         "subject",
         "agreement",
@@ -92,7 +93,7 @@ class EscalationAdmin(admin.ModelAdmin):
         messages.success(request, f"{queryset.count()} escalation(s) acknowledged.")
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(TabularInline):
     model = WebhookDelivery
     extra = 0
     can_delete = False
@@ -106,7 +107,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ModelAdmin):
     list_display = [
         "url",
         "customer",
@@ -171,7 +172,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         messages.success(request, f"{queryset.count()} endpoint(s) disabled.")
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
@@ -203,7 +204,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # The change page is the read-only delivery log; actions need this permission.
-        return admin.ModelAdmin.has_change_permission(self, request, obj)
+        return ModelAdmin.has_change_permission(self, request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in WebhookDelivery._meta.fields]
@@ -234,7 +235,7 @@ class EmailItemAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Preference)
-class PreferenceAdmin(admin.ModelAdmin):
+class PreferenceAdmin(ModelAdmin):
     list_display = ["user", "agreement", "updated_at"]
     list_filter = ["agreement"]
     search_fields = ["user__username", "user__email", "agreement__key"]

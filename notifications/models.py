@@ -80,7 +80,9 @@ class Event(models.Model):
         ordering = ["-occurred_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(type__in=EVENT_TYPES), name="notifications_event_type_valid"
+                condition=Q(type__in=EVENT_TYPES),
+                name="notifications_event_type_valid",
+                violation_error_message="This event type does not exist.",
             ),
         ]
         indexes = [
@@ -110,7 +112,9 @@ class ObjectiveState(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["period", "objective_key"], name="notifications_objectivestate_unique"
+                fields=["period", "objective_key"],
+                name="notifications_objectivestate_unique",
+                violation_error_message="This period already has a state for this objective.",
             ),
         ]
 
@@ -171,16 +175,19 @@ class Escalation(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["breach", "outage", "ticket"]),
                 name="notifications_escalation_kind_valid",
+                violation_error_message="The escalation kind must be breach, outage or ticket.",
             ),
             models.CheckConstraint(
                 condition=Q(
                     acknowledged_via__in=["", "email", "portal", "api", "admin", "incident"]
                 ),
                 name="notifications_escalation_via_valid",
+                violation_error_message="An acknowledgement comes by email, portal, API, admin or incident.",
             ),
             models.CheckConstraint(
                 condition=Q(acknowledged_at__isnull=True) | ~Q(acknowledged_by=""),
                 name="notifications_escalation_ack_has_actor",
+                violation_error_message="An acknowledged escalation needs who acknowledged it.",
             ),
         ]
         indexes = [
@@ -214,7 +221,9 @@ class EscalationNotice(models.Model):
         ordering = ["escalation", "level"]
         constraints = [
             models.UniqueConstraint(
-                fields=["escalation", "level"], name="notifications_escalationnotice_unique"
+                fields=["escalation", "level"],
+                name="notifications_escalationnotice_unique",
+                violation_error_message="This escalation already notified this level.",
             ),
         ]
 
@@ -237,7 +246,9 @@ class Preference(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["agreement", "user"], name="notifications_preference_unique"
+                fields=["agreement", "user"],
+                name="notifications_preference_unique",
+                violation_error_message="This person already has preferences for this agreement.",
             ),
         ]
 
@@ -257,7 +268,9 @@ class EmailItem(models.Model):
         ordering = ["queued_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["event", "recipient"], name="notifications_emailitem_unique"
+                fields=["event", "recipient"],
+                name="notifications_emailitem_unique",
+                violation_error_message="This recipient is already emailed about this event.",
             ),
         ]
         indexes = [
@@ -331,11 +344,14 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["endpoint", "event"], name="notifications_webhookdelivery_unique"
+                fields=["endpoint", "event"],
+                name="notifications_webhookdelivery_unique",
+                violation_error_message="This endpoint already has a delivery of this event.",
             ),
             models.CheckConstraint(
                 condition=Q(state__in=["pending", "succeeded", "failed"]),
                 name="notifications_webhookdelivery_state_valid",
+                violation_error_message="A delivery is pending, succeeded or failed.",
             ),
         ]
 

@@ -47,7 +47,11 @@ class Delivery(models.Model):
     class Meta:
         verbose_name_plural = "deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["subscriber", "notice"], name="status_delivery_once")
+            models.UniqueConstraint(
+                fields=["subscriber", "notice"],
+                name="status_delivery_once",
+                violation_error_message="This subscriber already received this notice.",
+            )
         ]
 
     def __str__(self) -> str:

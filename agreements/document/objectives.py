@@ -142,3 +142,20 @@ def _tiers(c: _Checker, value: object, path: str) -> list[dict[str, Any]]:
             c.error(f"{tpath}.percent", "a lower tier must not give a smaller percent")
         tiers.append((below, percent))
     return [{"below": _percent_out(b), "percent": _percent_out(p)} for b, p in tiers]
+
+
+def check_credit_tiers(
+    value: object, path: str = "credits"
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """An objective's credit tiers checked as the document checks them (rule of the
+    ``credits`` field: ``{below, percent}`` pairs, percents in (0, 100] with at most four
+    decimals, ``below`` strictly decreasing, a lower tier never giving a smaller percent).
+
+    ``value`` is the document's list, e.g. ``[{"below": "99.9", "percent": "10"}]``.
+    Returns ``(tiers, errors)``: the normalized tiers and the document's own
+    ``(path, message)`` errors, e.g. ``("credits[1].percent", "a lower tier must not
+    give a smaller percent")``; the tiers are only meaningful when there are no errors.
+    """
+    c = _Checker()
+    tiers = _tiers(c, value, path)
+    return tiers, c.errors
