@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('agreements', '0009_constraint_messages_in_words'),
         ('credits', '0009_constraint_messages_in_words'),
-        ('metrics', '0012_constraint_messages_in_words'),
+        ('metrics', '0013_constraint_messages_in_words'),
         ('notifications', '0003_contract_life_events'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

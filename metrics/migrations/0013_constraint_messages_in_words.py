@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agreements', '0009_constraint_messages_in_words'),
-        ('metrics', '0011_samples'),
+        ('metrics', '0012_sample_indexes_only_identity'),
     ]
 
     operations = [
