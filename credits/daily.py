@@ -3,6 +3,8 @@
 A day's figures are (good, bad) in the objective's units: minutes from the probe
 summaries (rule 4, whose down minutes come from ``ProbeMinute.objects.down()``), or
 seconds of covered time inside outages (rule 5, ``engine.availability_from_incidents``).
+An objective over several services (rule 18) gets per day its combined result, from
+``engine.combined_from_probes`` or ``engine.combined_from_incidents`` (``combined_days``).
 A day is judged against the objective's target with a ``DayVerdict``, which is not an
 objective's ``Status``: rule 10's ``at_risk`` is about a period's error budget, and a
 single day has none.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -27,11 +29,13 @@ __all__ = [
     "DayFigures",
     "DayVerdict",
     "ProbeDays",
+    "combined_days",
     "day_verdict",
     "days_between",
     "incident_days",
     "local_day_start",
     "probe_days",
+    "probe_minutes",
 ]
 
 DayFigures = tuple[Decimal, Decimal]  # (good, bad) in the objective's units
@@ -153,4 +157,72 @@ def incident_days(
         )
         if figures.eligible:
             out[day] = (figures.good, figures.bad)
+    return out
+
+
+Counts = dict[dt.datetime, tuple[int, int]]  # UTC minute -> (ok, failed)
+
+
+def probe_minutes(services: Iterable[str], *, since: dt.datetime) -> dict[str, Counts]:
+    """Per-minute ``(ok, failed)`` probe counts of ``services`` from ``since`` on (one
+    query), keyed by service key: what rule 18 combines minute by minute."""
+    out: dict[str, Counts] = {}
+    keys = set(services)
+    if not keys:
+        return out
+    for key, minute, ok, failed in ProbeMinute.objects.filter(
+        service__key__in=keys, minute__gte=since
+    ).values_list("service__key", "minute", "ok", "failed"):
+        out.setdefault(key, {})[minute] = (ok, failed)
+    return out
+
+
+def combined_days(
+    *,
+    services: Iterable[str],
+    combine: str,
+    minutes: Mapping[str, Counts] | None = None,
+    outages: Mapping[str, Iterable[tuple[dt.datetime, dt.datetime | None]]] | None = None,
+    first: dt.date,
+    last: dt.date,
+    tz: str,
+    calendar: engine.Calendar | None,
+    now: dt.datetime,
+) -> dict[dt.date, DayFigures]:
+    """(good, bad) per local day of an objective over several services (rule 18): up and
+    down minutes from the services' per-minute probe counts (``minutes``, service key ->
+    counts), or covered seconds outside and inside the combined outages (``outages``,
+    service key -> outage incidents). A service without an entry has no data (probes) or
+    no outage (incidents). Days without a combined result are left out, as a single
+    service's. Raises ValueError for a ``combine`` other than ``all`` or ``any``."""
+    zone = ZoneInfo(tz)
+    keys = list(services)
+    by_day: dict[dt.date, dict[str, Counts]] = defaultdict(lambda: {k: {} for k in keys})
+    for key in keys:
+        for minute, counts in (minutes or {}).get(key, {}).items():
+            by_day[minute.astimezone(zone).date()][key][minute] = counts
+    spans = {key: list((outages or {}).get(key, ())) for key in keys}
+    out: dict[dt.date, DayFigures] = {}
+    for day in days_between(first, last):
+        window = (
+            local_day_start(day, zone),
+            min(now, local_day_start(day + dt.timedelta(days=1), zone)),
+        )
+        if window[1] <= window[0]:
+            continue
+        covered = engine.coverage(window, tz, calendar)
+        if minutes is not None:
+            if day not in by_day:
+                continue
+            figures = engine.combined_from_probes(
+                covered=covered, minute_counts=by_day[day], combine=combine
+            ).figures
+            if figures.good + figures.bad:
+                out[day] = (figures.good, figures.bad)
+        else:
+            figures = engine.combined_from_incidents(
+                covered=covered, outages=spans, combine=combine, now=now
+            ).figures
+            if figures.eligible:
+                out[day] = (figures.good, figures.bad)
     return out

@@ -187,6 +187,11 @@ class _Batch:
         self.todo = todo
         self.first = min(p.start for p in todo)
         self.last = max(p.end for p in todo)
+        # Rule 15: an outage resolved after its period's end counts its covered time up to
+        # its resolution (or now), so maintenance and exclusions are read that far.
+        self.reach = self.last
+        if any(o.kind == Kind.MTTR for p in todo for o in p.terms.objectives):
+            self.reach = max(self.last, max(p.job.now for p in todo))
         self.services: dict[str, int] = {}
         self.maintenance: dict[int, list[engine.Maintenance]] = {}
         self.exclusions: dict[int, list[engine.Interval]] = {}
@@ -203,7 +208,7 @@ class _Batch:
     def results(self) -> list[PeriodResult]:
         self._load_services()
         self._load_maintenance()
-        self.exclusions = exclusions_by_service(self.services.values(), self.first, self.last)
+        self.exclusions = exclusions_by_service(self.services.values(), self.first, self.reach)
         for n, p in enumerate(self.todo):
             for o in p.terms.objectives:
                 self._plan(n, p, o)
@@ -224,7 +229,7 @@ class _Batch:
         if not self.services:
             return
         for m in Maintenance.objects.filter(
-            service_id__in=self.services.values(), start__lt=self.last, end__gt=self.first
+            service_id__in=self.services.values(), start__lt=self.reach, end__gt=self.first
         ).only("service_id", "start", "end", "announced_at"):
             self.maintenance.setdefault(m.service_id, []).append(
                 engine.Maintenance(start=m.start, end=m.end, announced_at=m.announced_at)
@@ -459,13 +464,17 @@ class _Batch:
 
     def _bounded_result(self, n: int, p: _Prepared, o: ObjectiveTerms) -> ObjectiveResult:
         sid = self.services.get(o.service or "")
+        outages = self.outages.get(sid, []) if sid else []
+        covered = p.covered.get(o.key, [])
+        if o.kind == Kind.MTTR:
+            covered = [*covered, *self._covered_after(p, o, sid, outages)]
         j = self.bounded.judge(
             (n, o.key),
             o,
             sid=sid,
-            covered=p.covered.get(o.key, []),
+            covered=covered,
             bounds=p.bounds,
-            outages=self.outages.get(sid, []) if sid else [],
+            outages=outages,
             now=p.job.now,
             closed=p.job.closed,
             agreement_id=p.job.agreement.pk,
@@ -473,6 +482,25 @@ class _Batch:
         )
         return ObjectiveResult(
             o, j.figures, j.budget, None, j.status, j.credit_percent, measured=j.measured
+        )
+
+    def _covered_after(
+        self, p: _Prepared, o: ObjectiveTerms, sid: int | None, outages: Sequence[Outage]
+    ) -> list[engine.Interval]:
+        """Rule 15: the objective's covered time after its period's end up to the latest
+        resolution (or now) of the outages that started in the period, with the service's
+        maintenance and exclusions removed as from any covered time (rules 2 and 3)."""
+        horizon = engine.restore_horizon(started_in=p.bounds, outages=outages, now=p.job.now)
+        if horizon is None:
+            return []
+        after = (p.bounds[1], horizon)
+        return engine.covered_time(
+            period=after,
+            tz=p.terms.timezone,
+            calendar=o.calendar,
+            maintenance=self._windows(sid, after),
+            notice_hours=p.terms.maintenance_notice_hours,
+            exclusions=self._excluded(sid, after),
         )
 
     def _figures(

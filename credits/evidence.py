@@ -31,6 +31,8 @@ TicketLine = tuple[str, str, dt.datetime, Decimal, Decimal]
 MaintenanceLine = tuple[str, dt.datetime, dt.datetime, bool, str]
 # external id, start (local), end (local), reason and note in words (rule 3)
 ExclusionLine = tuple[str, dt.datetime, dt.datetime, str]
+# Rule 18: service key, name, supplier, bad units attributed to it, unit (minutes|seconds)
+ServiceLine = tuple[str, str, str, Decimal, str]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Evidence:
     breached_tickets: tuple[TicketLine, ...] = ()
     # the provider's exclusions removed from the objective's covered time
     exclusions: tuple[ExclusionLine, ...] = ()
+    # an objective over several services (rule 18): each service and its share of the
+    # bad time, as the evaluation attributed it (the figures the page shows)
+    services: tuple[ServiceLine, ...] = ()
 
 
 def maintenance_verdict(m: Maintenance, notice_hours: int) -> tuple[bool, str]:
@@ -92,6 +97,7 @@ class _Sources:
     @classmethod
     def load(cls, row: Period, terms: Terms) -> _Sources:
         keys = {o.service for o in terms.objectives if o.service}
+        keys |= {key for o in terms.objectives for key in o.services}  # rule 18
         maintenance = list(
             Maintenance.objects.filter(service__key__in=keys, start__lt=row.end, end__gt=row.start)
             .select_related("service")
@@ -141,6 +147,15 @@ def evidence_of(row: Period, terms: Terms) -> dict[str, Evidence]:
         for o in terms.objectives
         if o.service
     }
+    combined = [o for o in terms.objectives if o.services]
+    if combined:
+        stored = dict(
+            row.evaluations.filter(
+                revision=row.revision, objective_key__in=[o.key for o in combined]
+            ).values_list("objective_key", "attribution")
+        )
+        for o in combined:
+            evidence[o.key] = _combined_evidence(o, terms, sources, local, stored.get(o.key, []))
     for o in terms.objectives:
         if o.kind in (Kind.RESPONSE_TIME, Kind.RESOLUTION_TIME):
             evidence[o.key] = Evidence(breached_tickets=_breached_tickets(o, row, terms, sources))
@@ -250,3 +265,36 @@ def _incident_line(
         local(i.resolved_at) if i.resolved_at else None,
         seconds,
     )
+
+
+def _combined_evidence(
+    o: ObjectiveTerms,
+    terms: Terms,
+    sources: _Sources,
+    local: Callable[[dt.datetime], dt.datetime],
+    attribution: Sequence[dict[str, str]],
+) -> Evidence:
+    """Rule 18: the services of an objective over several services with the bad time
+    attributed to each (as the evaluation stored it, so the page's figures), and the
+    maintenance windows (removed by rule 3) and exclusions of each listed service that
+    took time out of its covered time. Each line names its service."""
+    unit = "minutes" if o.kind == Kind.AVAILABILITY_PROBES else "seconds"
+    services = tuple(
+        (a["service"], a.get("name", ""), a.get("provider", ""), Decimal(a["bad"]), unit)
+        for a in attribution
+    )
+    listed = set(o.services)
+    maintenance = []
+    for m in sources.maintenance:
+        if m.service.key not in listed:
+            continue
+        excluded, reason = maintenance_verdict(m, terms.maintenance_notice_hours)
+        if excluded:
+            title = f"{m.service.key}: {m.title}"
+            maintenance.append((title, local(m.start), local(m.end), excluded, reason))
+    exclusions = tuple(
+        (f"{x.service.key}: {x.external_id}", local(x.start), local(x.end), exclusion_reason(x))
+        for x in sources.exclusions
+        if x.service.key in listed
+    )
+    return Evidence(maintenance=tuple(maintenance), exclusions=exclusions, services=services)

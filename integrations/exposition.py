@@ -10,7 +10,9 @@ objective of the open period (labels ``agreement``, ``customer``, ``objective``)
 - ``sla_objective_status{status=...}``: one series per status word, 1 for the current one
 
 and per agreement ``sla_period_credit_amount{currency=...}``: the credit the period would
-enter if it closed now (the compliance API's ``credit.amount``).
+enter if it closed now (the compliance API's ``credit.amount``), and beside it
+``sla_period_bonus_amount{currency=...}``: the bonus the provider has earned so far
+(rule 12, the compliance API's ``bonus.amount``; never netted into the credit).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from agreements.models import ApiKey
 from credits.api import current_evaluations
 from credits.forecast import credit_if_closed_now
 from credits.models import Evaluation, Period
+from credits.shown import bonus_amount
 
 OBJECTIVE_LABELS = ["agreement", "customer", "objective"]
 
@@ -87,6 +90,12 @@ class SlaCollector:
             "Credit the open period would enter if it closed now, in the agreement's currency",
             labels=["agreement", "customer", "currency"],
         )
+        bonus = GaugeMetricFamily(
+            "sla_period_bonus_amount",
+            "Bonus the provider has earned in the open period so far (rule 12), in the "
+            "agreement's currency; not netted into the credit",
+            labels=["agreement", "customer", "currency"],
+        )
         for row in self.periods:
             agreement = row.agreement
             evaluations = current_evaluations(row)
@@ -100,10 +109,10 @@ class SlaCollector:
                 for word in engine.Status:
                     state.add_metric([*labels, word.value], 1.0 if e.status == word else 0.0)
             amount = credit_if_closed_now(period=row, evaluations=evaluations)
-            credit.add_metric(
-                [agreement.key, agreement.customer.key, agreement.currency], float(amount)
-            )
-        yield from (achieved, target, budget, state, credit)
+            per_agreement = [agreement.key, agreement.customer.key, agreement.currency]
+            credit.add_metric(per_agreement, float(amount))
+            bonus.add_metric(per_agreement, float(bonus_amount(row, evaluations)))
+        yield from (achieved, target, budget, state, credit, bonus)
 
 
 def exposition(key: ApiKey) -> bytes:

@@ -36,6 +36,7 @@ from .bounded import (
     metric_sum,
     mtbf,
     mttr,
+    restore_horizon,
     within_bound,
 )
 from .combined import (
@@ -148,6 +149,7 @@ __all__ = [
     "periods_overlapping",
     "project",
     "ratio",
+    "restore_horizon",
     "shift_period",
     "status",
     "subtract",

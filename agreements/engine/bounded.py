@@ -83,9 +83,31 @@ def mttr(
     """Rule 15, mean time to restore, in seconds: the mean over the outages
     ``(started_at, resolved_at)`` that started inside ``started_in`` (the period) of the
     covered time from start to resolution; an unresolved one (None) counts until ``now``.
-    No outage: value None (its status is met, see ``bounded_status``)."""
+    An outage resolved after the period's end counts its whole covered time, so
+    ``covered`` must reach ``restore_horizon`` (the objective's covered time inside the
+    period, then after it); covered time beyond the period does not change ``mtbf``,
+    which is given the period's alone. No outage: value None (its status is met, see
+    ``bounded_status``)."""
     times = _outage_times(covered, started_in, outages, now)
     return mean(sum(times, Decimal(0)), len(times))
+
+
+def restore_horizon(
+    *,
+    started_in: Interval,
+    outages: Iterable[tuple[datetime, datetime | None]],
+    now: datetime,
+) -> datetime | None:
+    """Rule 15: how far past the end of ``started_in`` (the period) ``mttr`` needs covered
+    time: the latest resolution (``now`` for an unresolved one) of the outages that
+    started inside it, or None when none of them lasts past the period's end."""
+    now = _utc(now)
+    first, stop = _utc(started_in[0]), _utc(started_in[1])
+    ends = [
+        now if end is None else _utc(end) for start, end in outages if first <= _utc(start) < stop
+    ]
+    latest = max(ends, default=stop)
+    return latest if latest > stop else None
 
 
 def mtbf(

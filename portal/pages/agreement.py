@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo
 from agreements import display, engine
 from agreements.engine import Kind
 from agreements.models import Agreement, EscalationLevel, TermsVersion
-from credits.daily import DayFigures, ProbeDays, incident_days, local_day_start, probe_days
+from credits.daily import (
+    Counts,
+    DayFigures,
+    ProbeDays,
+    combined_days,
+    incident_days,
+    local_day_start,
+    probe_days,
+    probe_minutes,
+)
 from credits.exclusions import exclusions_of
 from credits.forecast import forecast
 from credits.terms import ObjectiveTerms, Terms, terms_of
@@ -112,6 +121,18 @@ class AgreementPage:
         return probe_days({k for k in probed if k}, since=self.since, zone=self.zone)
 
     @cached_property
+    def combined_minutes(self) -> dict[str, Counts]:
+        """Per-minute probe counts of the services of probe objectives over several
+        services (rule 18), combined minute by minute for their daily bars."""
+        keys = {
+            key
+            for o in self.objective_terms
+            if o.services and o.kind == Kind.AVAILABILITY_PROBES
+            for key in o.services
+        }
+        return probe_minutes(keys, since=self.since)
+
+    @cached_property
     def incidents_all(self) -> list[Incident]:
         if not self.service_keys:
             return []
@@ -160,6 +181,19 @@ class AgreementPage:
 
     def daily(self, o: ObjectiveTerms) -> dict[dt.date, DayFigures]:
         """(good, bad) per local day of an availability objective, where known."""
+        if o.services and o.kind in (Kind.AVAILABILITY_PROBES, Kind.AVAILABILITY_INCIDENTS):
+            probes = o.kind == Kind.AVAILABILITY_PROBES
+            return combined_days(
+                services=o.services,
+                combine=o.combine or "all",
+                minutes=self.combined_minutes if probes else None,
+                outages=None if probes else self._outages_by_service(o.services),
+                first=self.history_start,
+                last=self.today,
+                tz=self.agreement.timezone,
+                calendar=o.calendar,
+                now=self.now,
+            )
         if o.kind == Kind.AVAILABILITY_PROBES:
             return self.probe_days.of(o.service or "")
         if o.kind == Kind.AVAILABILITY_INCIDENTS:
@@ -176,6 +210,15 @@ class AgreementPage:
                 now=self.now,
             )
         return {}
+
+    def _outages_by_service(
+        self, keys: tuple[str, ...]
+    ) -> dict[str, list[tuple[dt.datetime, dt.datetime | None]]]:
+        out: dict[str, list[tuple[dt.datetime, dt.datetime | None]]] = {k: [] for k in keys}
+        for i in self.incidents_all:
+            if i.service.key in out and i.impact == Incident.Impact.OUTAGE:
+                out[i.service.key].append((i.started_at, i.resolved_at))
+        return out
 
     # -- sections -------------------------------------------------------------------------
 

@@ -59,10 +59,12 @@ def _label(o: ObjectiveTerms, achieved: Decimal | None, bad: Decimal) -> str:
 def _incident_titles(
     o: ObjectiveTerms, incidents: Iterable[Incident], zone: ZoneInfo, now: dt.datetime
 ) -> dict[dt.date, list[str]]:
-    """The incidents of ``o``'s service on each local day they touch."""
+    """The incidents of ``o``'s service (or services, rule 18) on each local day they
+    touch."""
+    keys = set(o.services) if o.services else {o.service}
     titles: dict[dt.date, list[str]] = defaultdict(list)
     for i in incidents:
-        if i.service.key != o.service:
+        if i.service.key not in keys:
             continue
         first = i.started_at.astimezone(zone).date()
         last = (i.resolved_at or now).astimezone(zone).date()

@@ -151,6 +151,20 @@ def _csv_evidence(writer: Any, s: Statement) -> None:
     )
     for key, evidence in _ordered_evidence(s):
         okey = _text(key)
+        for service, name, provider, bad, unit in evidence.services:
+            writer.writerow(
+                [
+                    "evidence",
+                    "service",
+                    okey,
+                    "",
+                    "",
+                    _exact(bad),
+                    unit,
+                    _text(service),
+                    _text(f"{name} ({provider})" if provider else name),
+                ]
+            )
         for start, end, minutes in evidence.down_spells:
             writer.writerow(
                 [

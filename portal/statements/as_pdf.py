@@ -266,6 +266,9 @@ def _evidence(statement: Statement, w: _Writer) -> None:
     for key, evidence in items:
         w.heading(key, size=11)
         lines: list[str] = []
+        for service, _, provider, bad, unit in evidence.services:
+            share = {"service": service, "provider": provider, "bad": str(bad)}
+            lines.append(f"Service {display.attribution([share], unit)} of the bad time")
         for start, end, minutes in evidence.down_spells:
             lines.append(f"Down {_when(start)} - {_when(end)}: {minutes} min counted as bad")
         for title, impact, opened, closed, seconds in evidence.incidents:

@@ -57,6 +57,31 @@ def test_an_unresolved_outage_counts_until_now_and_one_started_before_is_left_ou
     assert (restore.value, restore.count) == (Decimal(1800), 1)
 
 
+def test_an_outage_resolved_after_the_month_counts_its_whole_time_to_restore() -> None:
+    # 30-day September, coverage `always`: an outage from 23:30 on the 30th to 00:30 on
+    # 1 October restores in 1 h, though only 30 min of it fall inside September.
+    september = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
+    outages = [(september[1] - timedelta(minutes=30), september[1] + timedelta(minutes=30))]
+    now = september[1] + timedelta(hours=2)
+    horizon = engine.restore_horizon(started_in=september, outages=outages, now=now)
+    assert horizon == september[1] + timedelta(minutes=30)
+    covered = [september, (september[1], horizon)]
+    restore = engine.mttr(covered=covered, started_in=september, outages=outages, now=now)
+    assert (restore.value, restore.count) == (Decimal(3600), 1)
+    # mtbf is still the month's covered time over its one outage: 30 days.
+    between = engine.mtbf(covered=[september], started_in=september, outages=outages)
+    assert between.value == Decimal(30 * 86400)
+
+
+def test_the_restore_horizon_is_none_when_every_outage_ends_in_the_period() -> None:
+    month = (T0, T0 + timedelta(days=30))
+    inside = [(at(10), at(40)), (T0 - timedelta(hours=1), month[1] + timedelta(hours=1))]
+    assert engine.restore_horizon(started_in=month, outages=inside, now=month[1]) is None
+    # An unresolved one lasts until now, which may be past the period's end.
+    later = month[1] + timedelta(hours=3)
+    assert engine.restore_horizon(started_in=month, outages=[(at(10), None)], now=later) == later
+
+
 def test_a_commitment_of_200_with_170_delivered_requires_230_next() -> None:
     october = engine.commitment(minimum=Decimal(200), carried=Decimal(0), delivered=Decimal(170))
     assert october.shortfall == Decimal(30)
@@ -148,23 +173,35 @@ def test_mttr_and_mtbf_match_reference(
     covered: list[engine.Interval], raw: list[tuple[int, int | None]], now_s: int
 ) -> None:
     seconds = covered_seconds(covered)
-    started_in = (T0 + 3600 * SECOND, T0 + HOURS * 3600 * SECOND)
+    # The period ends before the covered time does: an outage that started in it and is
+    # resolved (or still going on at now) after its end counts its covered seconds up to
+    # its resolution (rule 15); mtbf is given the period's covered time only.
+    started_in = (T0 + 3600 * SECOND, T0 + 4 * 3600 * SECOND)
     outages = [(T0 + a * SECOND, None if b is None else T0 + max(a, b) * SECOND) for a, b in raw]
     now = T0 + max([now_s, *(a for a, _ in raw)]) * SECOND
     times = []
+    stops = []
     for start, end in outages:
         if not started_in[0] <= start < started_in[1]:
             continue
         stop = now if end is None else end
+        stops.append(stop)
         first, last = (start - T0) // SECOND, (stop - T0) // SECOND
         times.append(len(seconds & set(range(first, last))))
-    restore = engine.mttr(covered=covered, started_in=started_in, outages=outages, now=now)
-    between = engine.mtbf(covered=covered, started_in=started_in, outages=outages)
+    horizon = engine.restore_horizon(started_in=started_in, outages=outages, now=now)
+    assert horizon == (max(stops) if stops and max(stops) > started_in[1] else None)
+    # Covered time up to the horizon is all mttr needs.
+    reach = horizon or started_in[1]
+    needed = engine.clip_sorted(engine.union(covered), (T0, reach))
+    restore = engine.mttr(covered=needed, started_in=started_in, outages=outages, now=now)
+    inside = engine.clip_sorted(engine.union(covered), (T0, started_in[1]))
+    between = engine.mtbf(covered=inside, started_in=started_in, outages=outages)
     assert restore.count == len(times) == between.count
     assert restore.total == sum(times)
-    assert between.total == len(seconds)
+    assert between.total == len(seconds & set(range(0, 4 * 3600)))
     assert close_to(restore.value, Fraction(sum(times), len(times)) if times else None)
-    assert close_to(between.value, Fraction(len(seconds), len(times)) if times else None)
+    period_seconds = len(seconds & set(range(0, 4 * 3600)))
+    assert close_to(between.value, Fraction(period_seconds, len(times)) if times else None)
 
 
 latencies = st.none() | st.integers(0, 5000).map(lambda n: n / 4)

@@ -153,3 +153,31 @@ def test_queries_do_not_grow_with_agreements(
     client = api("read")
     with django_assert_max_num_queries(8):
         scrape(client)
+
+
+def test_the_bonus_earned_so_far_is_beside_the_credit(api: Any, shops: dict[str, Any]) -> None:
+    document = doc("kiosk", "kiosk-co")
+    document["objectives"][0] |= {
+        "target": 90,
+        "credits": [{"below": 90, "percent": 10}],
+        "bonus": [{"above": 97, "percent": 2}],
+    }
+    with time_machine.travel(MARCH, tick=False):
+        kiosk = agreement_import(data=document).agreement
+    web = Service.objects.get(key="kiosk-web")
+    minutes(web, MARCH, 98, True)
+    minutes(web, MARCH + dt.timedelta(minutes=98), 2, False)
+    with time_machine.travel(NOW, tick=False):
+        recompute_agreement(agreement_id=kiosk.pk, period="2026-03")
+    client = api("read")
+    metrics = scrape(client)
+    with time_machine.travel(NOW + dt.timedelta(seconds=5), tick=False):
+        compliance = client.get("/api/v1/agreements/kiosk/compliance/?period=2026-03").json()
+    key = (("agreement", "kiosk"), ("currency", "EUR"), ("customer", "kiosk-co"))
+    # 98 % is above 97: a 2 % bonus of the 1000.00 fee so far, and no credit.
+    bonus = metrics["sla_period_bonus_amount"][key]
+    assert Decimal(str(bonus)) == Decimal(compliance["bonus"]["amount"]) == Decimal("20.00")
+    assert metrics["sla_period_credit_amount"][key] == 0.0
+    # An agreement without bonus tiers has a bonus of zero beside its credit.
+    shop = (("agreement", "shop"), ("currency", "EUR"), ("customer", "shop-co"))
+    assert metrics["sla_period_bonus_amount"][shop] == 0.0

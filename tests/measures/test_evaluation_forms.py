@@ -19,12 +19,14 @@ from credits.closing import close_due_periods
 from credits.models import Evaluation, Period
 from credits.recompute import recompute_agreement
 from credits.restatement import restate_period
-from metrics.services import incidents_ingest, probes_ingest, samples_ingest
+from metrics.models import Maintenance
+from metrics.services import Source, incidents_ingest, ingest, probes_ingest, samples_ingest
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 APRIL = dt.datetime(2026, 4, 1, tzinfo=UTC)
 OCTOBER = dt.datetime(2026, 10, 1, tzinfo=UTC)
+SRC = Source(name="test", endpoint="/api/v1/incidents/")
 
 
 def doc(objectives: list[dict[str, Any]], **over: Any) -> dict[str, Any]:
@@ -91,6 +93,59 @@ def test_outages_of_30_and_90_minutes_give_mttr_1_h_and_mtbf_15_days() -> None:
     assert (between.achieved, between.value_unit) == (Decimal(15 * 86400), "s")
     assert between.status == "met"
     assert Period.objects.get(period="2026-04").credit_amount == Decimal("50.00")
+
+
+def test_an_outage_resolved_after_the_month_restores_in_its_whole_covered_time() -> None:
+    # Issue 16: 23:30 on 30 September (a 30-day month) to 00:30 on 1 October, coverage
+    # `always`: mttr 1 h for September, though half of it falls in October; mtbf stays
+    # September's 30 days over one outage.
+    with time_machine.travel(APRIL, tick=False):
+        agreement_import(data=doc([RESTORE, BETWEEN]))
+    desk = Service.objects.get(key="desk")
+    incidents_ingest(rows=[outage(desk, "a", OCTOBER - dt.timedelta(minutes=30), 60)], closed={})
+    close_due_periods(now=OCTOBER + dt.timedelta(days=1, hours=1))
+    restore, between = evaluation("2026-09", "restore"), evaluation("2026-09", "between")
+    assert restore.achieved == Decimal(3600)
+    assert restore.credit_percent == Decimal(5)  # above 30m, not above 2h
+    assert between.achieved == Decimal(30 * 86400)
+
+
+def test_maintenance_after_the_month_is_removed_and_a_late_resolution_is_flagged(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with time_machine.travel(APRIL, tick=False):
+        agreement_import(data=doc([RESTORE, BETWEEN], maintenance_notice_hours=0))
+    desk = Service.objects.get(key="desk")
+    # Maintenance of 01:00-02:00 on 1 October, announced a day ahead: not covered time.
+    Maintenance.objects.create(
+        service=desk,
+        external_id="m",
+        title="Upgrade",
+        start=OCTOBER + dt.timedelta(hours=1),
+        end=OCTOBER + dt.timedelta(hours=2),
+        announced_at=OCTOBER - dt.timedelta(days=1),
+    )
+    start = OCTOBER - dt.timedelta(minutes=30)
+    # Unresolved when September closes at 01:00 on 2 October: it counts up to the close,
+    # 25 h 30 min less the hour of maintenance.
+    ingest("incidents", rows=[(desk.pk, "a", "down", "outage", start, None)], closed={}, source=SRC)
+    close_due_periods(now=OCTOBER + dt.timedelta(days=1, hours=1))
+    period = Period.objects.get(period="2026-09")
+    assert period.is_closed and not period.late_data
+    assert evaluation("2026-09", "restore").achieved == Decimal(24 * 3600 + 1800)
+    # Reported later as resolved at 03:00 on 1 October: 3 h 30 min less the maintenance.
+    # The closed period is flagged for restatement, as for any late incident update, and
+    # restating it gives the new figure; mtbf is unchanged.
+    resolved = (desk.pk, "a", "down", "outage", start, OCTOBER + dt.timedelta(hours=3))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest("incidents", rows=[resolved], closed={desk.pk: period.end}, source=SRC)
+    period.refresh_from_db()
+    assert period.late_data
+    restate_period(
+        period_id=period.pk, actor="staff", reason="resolved", now=OCTOBER + dt.timedelta(days=2)
+    )
+    assert evaluation("2026-09", "restore").achieved == Decimal(9000)
+    assert evaluation("2026-09", "between").achieved == Decimal(30 * 86400)
 
 
 def test_no_outage_is_met_with_no_value() -> None:

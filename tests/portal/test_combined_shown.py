@@ -158,3 +158,50 @@ def test_agreement_page_shows_bonus_beside_credit(
     assert "Bonus</th>" in page
     assert "20.00 EUR" in page
     assert "Bad time by service" not in page, "no bad time, nothing to attribute"
+
+
+def test_statement_evidence_lists_services_and_the_maintenance_that_changed_the_figure() -> None:
+    from agreements.models import Service
+    from metrics.models import Maintenance
+
+    agreement = imported()
+    pay = Service.objects.get(key="payments-gateway")
+    # Announced a week ahead: removed from covered time (rule 3), so listed.
+    Maintenance.objects.create(
+        service=pay,
+        external_id="m1",
+        title="Gateway upgrade",
+        start=MARCH + 2000 * MINUTE,
+        end=MARCH + 2060 * MINUTE,
+        announced_at=MARCH - dt.timedelta(days=7),
+    )
+    # Announced after it started: counted, it took no time out of the figure.
+    Maintenance.objects.create(
+        service=pay,
+        external_id="m2",
+        title="Hurried fix",
+        start=MARCH + 3000 * MINUTE,
+        end=MARCH + 3010 * MINUTE,
+        announced_at=MARCH + 3005 * MINUTE,
+    )
+    probes("web-frontend", MARCH, 10, False)
+    probes("web-frontend", MARCH + 10 * MINUTE, 990, True)
+    probes("payments-gateway", MARCH, 5, True)
+    probes("payments-gateway", MARCH + 5 * MINUTE, 20, False)
+    probes("payments-gateway", MARCH + 25 * MINUTE, 975, True)
+    close_due_periods(now=AFTER_MARCH)
+    statement = statement_of(agreement, "2026-03")
+    assert statement is not None
+    evidence = statement.evidence["checkout-end-to-end"]
+    assert [(s[0], s[3], s[4]) for s in evidence.services] == [
+        ("web-frontend", 10, "minutes"),
+        ("payments-gateway", 20, "minutes"),
+    ]
+    assert [m[0] for m in evidence.maintenance] == ["payments-gateway: Gateway upgrade"]
+    text = statement_csv(statement)
+    assert "evidence,service,checkout-end-to-end,,,10,minutes,web-frontend," in text
+    assert "evidence,maintenance,checkout-end-to-end," in text
+    assert "Hurried fix" not in text
+    pdf = statement_pdf(statement, compress=False)
+    assert rb"Service payments-gateway \(PayCo\) 20 min of the bad time" in pdf
+    assert b'Maintenance "payments-gateway: Gateway upgrade"' in pdf

@@ -43,6 +43,7 @@ def test_every_closed_demo_period_reads_the_same_everywhere(client: Any, api: An
     closed = list(Period.objects.filter(state=Period.State.CLOSED).select_related("agreement"))
     assert len(closed) >= 6  # three agreements, the months before this one
     pages: dict[str, str] = {}
+    combined: set[str] = set()
     for period in closed:
         agreement = period.agreement
         key, month = agreement.key, period.period
@@ -76,8 +77,33 @@ def test_every_closed_demo_period_reads_the_same_everywhere(client: Any, api: An
                 assert shown in pdf, (key, month, shown)
             assert f"{objective['key']}: {shown}" in page, (key, month, objective["key"])
             assert csv_objectives[objective["key"]][5] == objective["status"]
+            if objective.get("attribution"):
+                _same_attribution(objective, statement, pdf)
+                combined.add(key)
         amount = Decimal(body["credit"]["amount"])
         total = {row[1]: row[2] for row in _statement_rows(statement, "computation")}
         assert Decimal(total["credit_total"]) == amount == period.credit_amount
         assert f"Credit total: {display.money(amount)}" in pdf
         assert f"{display.money(amount)} {agreement.currency}" in page
+    # The demo's checkout (rule 18) was among them, its evidence checked service by service.
+    assert "globex-checkout" in combined
+
+
+def _same_attribution(objective: dict[str, Any], statement: str, pdf: str) -> None:
+    """Each service's share of an objective over several services (rule 18): the API's,
+    the CSV evidence's exact figure and the PDF's words agree."""
+    per_unit = {"minutes": 60, "seconds": 1}
+    rows = {
+        row[7]: row
+        for row in _statement_rows(statement, "evidence")
+        if row[1] == "service" and row[2] == objective["key"]
+    }
+    assert set(rows) == {share["service"] for share in objective["attribution"]}
+    for share in objective["attribution"]:
+        row = rows[share["service"]]
+        seconds = Decimal(str(share["bad"])) * per_unit[share["unit"]]
+        assert Decimal(row[5]) * per_unit[row[6]] == seconds
+        assert row[8] == f"{share['name']} ({share['provider']})"
+        text = display.attribution([{**share, "bad": row[5]}], row[6])
+        assert text in objective["attribution_text"]
+        assert f"Service {text} of the bad time" in pdf, text
