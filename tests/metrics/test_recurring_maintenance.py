@@ -331,3 +331,43 @@ def test_each_occurrence_raises_its_own_events(
     finished = Event.objects.filter(agreement=agreement, type="maintenance.finished")
     assert sorted(e.occurred_at.day for e in started) == [10, 11, 12]
     assert sorted(e.occurred_at.day for e in finished) == [10, 11, 12]
+
+
+def test_admin_takes_the_rule_and_shows_occurrences_read_only(
+    client: Any, admin_user: Any, agreement: Any
+) -> None:
+    client.force_login(admin_user)
+    service = Service.objects.get(key="hosted-api")
+    form = {
+        "service": service.pk,
+        "external_id": "MW-ADM",
+        "title": "Sunday patching",
+        "start_0": "2026-03-01",
+        "start_1": "02:00:00",
+        "end_0": "2026-03-01",
+        "end_1": "03:00:00",
+        "announced_at_0": "2026-02-19",
+        "announced_at_1": "02:00:00",
+    }
+    with time_machine.travel(dt.datetime(2026, 2, 19, 2, tzinfo=UTC), tick=False):
+        refused = client.post(
+            "/admin/metrics/maintenance/add/", {**form, "recurrence": "FREQ=WEEKLY;BYDAY=MO"}
+        )
+        assert (
+            refused.status_code == 200
+            and "not an occurrence of the rule" in refused.content.decode()
+        )
+        assert not Maintenance.objects.exists()
+        added = client.post(
+            "/admin/metrics/maintenance/add/", {**form, "recurrence": "FREQ=WEEKLY;COUNT=3"}
+        )
+    assert added.status_code == 302, added.content.decode()[:2000]
+    first = Maintenance.objects.get(external_id="MW-ADM")
+    assert starts("MW-ADM") == SUNDAYS[:3]
+    listed = client.get(f"/admin/metrics/maintenance/?series__id__exact={first.pk}")
+    assert listed.status_code == 200
+    assert "2 maintenance windows" in listed.content.decode()  # March 8 and 15
+    occurrence = Maintenance.objects.get(external_id="MW-ADM@20260308T020000Z")
+    page = client.get(f"/admin/metrics/maintenance/{occurrence.pk}/change/").content.decode()
+    assert 'name="title"' not in page, "an occurrence is read-only"
+    assert f"?series__id__exact={first.pk}" in page
