@@ -197,7 +197,7 @@ MAINTENANCE_ITEM = {
             "description": "Optional RFC 5545 RRULE; start/end are its first occurrence "
             "(DTSTART = start, expanded in UTC). FREQ hourly to yearly; no DTSTART, no COUNT "
             "with UNTIL, UNTIL in UTC; occurrences must not overlap; at most "
-            f"{recurrence.MAX_OCCURRENCES} in the next {recurrence.HORIZON.days} days. "
+            f"{recurrence.MAX_OCCURRENCES} from the start to {recurrence.HORIZON.days} days ahead. "
             "Re-posting without it removes the occurrences to come.",
         },
     },

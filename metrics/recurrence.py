@@ -109,7 +109,8 @@ def check(text: str, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) 
         )
     if len(found) > MAX_OCCURRENCES:
         raise RecurrenceError(
-            f"gives more than {MAX_OCCURRENCES} occurrences in the next {HORIZON.days} days"
+            f"gives more than {MAX_OCCURRENCES} occurrences from the start to {HORIZON.days} "
+            "days ahead"
         )
     duration = end - start
     for before, after in itertools.pairwise(found):
