@@ -3,10 +3,15 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import models, transaction
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
+from metrics import recurrence
 from metrics.exclusions import exclusion_changed
 from metrics.models import (
     EventCount,
@@ -21,6 +26,7 @@ from metrics.models import (
     ProbeResult,
     Ticket,
 )
+from metrics.services.records import series_sync
 from metrics.signals import incident_changed, incident_status_posted
 from portal.admin_helpers import ModelAdmin, TabularInline
 
@@ -128,13 +134,71 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+class MaintenanceForm(forms.ModelForm):
+    class Meta:
+        model = Maintenance
+        fields = ["service", "external_id", "title", "start", "end", "announced_at", "recurrence"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end, rule = data.get("start"), data.get("end"), data.get("recurrence")
+        if rule and start and end and end > start:
+            try:
+                data["recurrence"] = recurrence.check(
+                    rule, start=start, end=end, now=timezone.now()
+                )
+            except recurrence.RecurrenceError as error:
+                self.add_error("recurrence", str(error))
+        return data
+
+
 @admin.register(Maintenance)
 class MaintenanceAdmin(ModelAdmin):
-    list_display = ["title", "service", "start", "end", "announced_at", "late"]
-    list_filter = ["service", "late"]
+    """Staff may post and change windows; a recurring window's later occurrences are
+    shown read-only (they follow the first, which holds the rule)."""
+
+    form = MaintenanceForm
+    list_display = ["title", "service", "start", "end", "announced_at", "late", "recurring"]
+    list_filter = ["service", "late", ("series", admin.EmptyFieldListFilter)]
     search_fields = ["title", "external_id"]
-    list_select_related = ["service"]
+    list_select_related = ["service", "series"]
     date_hierarchy = "start"
+    readonly_fields = ["series_link"]
+
+    @admin.display(description="recurring")
+    def recurring(self, obj: Maintenance) -> str:
+        if obj.recurrence:
+            return format_html('<a href="?series__id__exact={}">{}</a>', obj.pk, obj.recurrence)
+        if obj.series_id is not None:
+            return format_html('<a href="?series__id__exact={}">occurrence</a>', obj.series_id)
+        return ""
+
+    @admin.display(description="series")
+    def series_link(self, obj: Maintenance) -> str:
+        first = obj.series or obj
+        if not first.recurrence and obj.series_id is None:
+            return "-"
+        url = reverse("admin:metrics_maintenance_changelist")
+        return format_html(
+            '<a href="{}?series__id__exact={}">occurrences of {}</a>', url, first.pk, first
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and obj.series_id is not None:
+            return [*MaintenanceForm.Meta.fields, "series_link"]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An occurrence goes with its series (or a change of its rule), not alone.
+        if obj is not None and obj.series_id is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Maintenance, form: Any, change: bool) -> None:
+        if obj.series_id is not None:
+            return
+        super().save_model(request, obj, form, change)
+        series_sync(obj, now=timezone.now(), closed_until=obj.service.closed_until)
 
 
 @admin.register(Ticket)

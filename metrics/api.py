@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from agreements.auth import HasScope, ProviderOnly
 from agreements.models import Agreement, ApiKey, Customer, Service
-from metrics import ingest
+from metrics import ingest, recurrence
 from metrics.exclusions import EXCLUSION_FIELDS, ExclusionError, exclusion_input, exclusion_record
 from metrics.limits import MinuteTotalExceeded
 from metrics.models import Exclusion
@@ -180,7 +180,32 @@ def _too_large(message: str) -> Response:
     )
 
 
+MAINTENANCE_ITEM = {
+    "type": "object",
+    "required": ["service", "external_id", "title", "start", "end", "announced_at"],
+    "properties": {
+        "service": {"type": "string"},
+        "external_id": {"type": "string", "maxLength": 128},
+        "title": {"type": "string", "maxLength": 300},
+        "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+        "announced_at": {"type": "string", "format": "date-time"},
+        "recurrence": {
+            "type": "string",
+            "maxLength": recurrence.MAX_LENGTH,
+            "example": "FREQ=WEEKLY;BYDAY=SU",
+            "description": "Optional RFC 5545 RRULE; start/end are its first occurrence "
+            "(DTSTART = start, expanded in UTC). FREQ hourly to yearly; no DTSTART, no COUNT "
+            "with UNTIL, UNTIL in UTC; occurrences must not overlap; at most "
+            f"{recurrence.MAX_OCCURRENCES} from the start to {recurrence.HORIZON.days} days ahead. "
+            "Re-posting without it removes the occurrences to come.",
+        },
+    },
+}
+
+
 def _view(kind: str, summary: str) -> type[IngestView]:
+    item: dict[str, Any] = MAINTENANCE_ITEM if kind == "maintenance" else {"type": "object"}
     doc = extend_schema(
         operation_id=f"ingest_{kind}",
         summary=summary,
@@ -190,7 +215,7 @@ def _view(kind: str, summary: str) -> type[IngestView]:
             "Re-sent records are counted as duplicates. At most 10,000 records and 10 MB."
         ),
         request={
-            "application/json": {"type": "array", "items": {"type": "object"}},
+            "application/json": {"type": "array", "items": item},
             "text/csv": {"type": "string"},
         },
         responses={

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agreements.text import TextError, shown, single_line
+from metrics import recurrence
 from metrics.limits import (
     EARLIEST,
     LATEST_YEAR,
@@ -471,7 +472,20 @@ def _maintenance(record: dict[str, Any], ctx: Context) -> MaintenanceRow:
     for field, value in (("start", start), ("end", end)):
         if value > ctx.now + MAINTENANCE_HORIZON:
             raise _RecordError(field, "must be at most two years ahead")
-    return MaintenanceRow(sid, external_id, title, start, end, announced)
+    if recurrence.OCCURRENCE_ID.search(external_id):
+        raise _RecordError(
+            "external_id", "must not end in @YYYYMMDDTHHMMSSZ: that names a recurring occurrence"
+        )
+    rule = record.get("recurrence")
+    if rule is None or rule == "":  # absent, null or empty: a single window
+        return MaintenanceRow(sid, external_id, title, start, end, announced)
+    if not isinstance(rule, str) or not rule.strip():
+        raise _RecordError("recurrence", "must be an RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=SU")
+    try:
+        rule = recurrence.check(rule, start=start, end=end, now=ctx.now)
+    except recurrence.RecurrenceError as error:
+        raise _RecordError("recurrence", str(error)) from None
+    return MaintenanceRow(sid, external_id, title, start, end, announced, rule)
 
 
 MAX_SAMPLE_VALUE = Decimal(10) ** 9
@@ -552,7 +566,7 @@ INCIDENTS = _kind(
 MAINTENANCE = _kind(
     "maintenance",
     ["service", "external_id", "title", "start", "end", "announced_at"],
-    [],
+    ["recurrence"],
     _maintenance,
 )
 SAMPLES = _kind("samples", ["service", "metric", "ts", "value"], [], _sample)

@@ -336,13 +336,32 @@ class IncidentStatusUpdate(models.Model):
 
 
 class Maintenance(models.Model):
+    """A maintenance window (SPEC §3 rule 3). A recurring one is its first occurrence,
+    holding the ``recurrence`` rule; each later occurrence is a window of its own whose
+    ``series`` is the first (see ``metrics.recurrence``)."""
+
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="maintenance")
-    external_id = models.CharField(max_length=128)
+    # An occurrence's is its series' external id, "@" and its start (YYYYMMDDTHHMMSSZ).
+    external_id = models.CharField(max_length=150)
     title = models.CharField(max_length=300)
     start = models.DateTimeField()
     end = models.DateTimeField()
     announced_at = models.DateTimeField()
     late = models.BooleanField(default=False)
+    recurrence = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="RFC 5545 RRULE on the first occurrence, e.g. FREQ=WEEKLY;BYDAY=SU (UTC).",
+    )
+    series = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="occurrences",
+        help_text="The first occurrence of the recurring window this one belongs to.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -120,6 +120,8 @@ class MaintenanceRow(NamedTuple):
     start: dt.datetime
     end: dt.datetime
     announced_at: dt.datetime
+    # The RFC 5545 RRULE of a recurring window ("" for a single window).
+    recurrence: str = ""
 
     @property
     def owner(self) -> int:

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from agreements.models import Service
 from metrics import partitions
-from metrics.models import EventCount, ProbeResult
+from metrics.models import EventCount, Maintenance, ProbeResult
+from metrics.services.records import series_sync
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +65,22 @@ def prune_raw(now_iso: str | None = None) -> dict[str, int]:
 
 
 __all__ = ["ensure_partitions", "prune_raw"]
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=60, max_retries=3)
+def extend_maintenance_series(now_iso: str | None = None) -> int:
+    """Move every recurring maintenance window's stored occurrences on to the horizon
+    (``metrics.recurrence.HORIZON`` after now): run daily by beat, idempotent. Returns
+    how many occurrences were created, changed or removed."""
+    now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    touched = 0
+    parents = (
+        Maintenance.objects.filter(series=None).exclude(recurrence="").values_list("pk", flat=True)
+    )
+    for pk in list(parents):
+        with transaction.atomic():
+            parent = Maintenance.objects.select_for_update().select_related("service").get(pk=pk)
+            touched += len(
+                series_sync(parent, now=now, closed_until=parent.service.closed_until).stamps
+            )
+    return touched

@@ -34,6 +34,10 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, object]]:
             "schedule": 6 * 3600.0,
         },
         "prune-raw-measurements": {"task": "metrics.tasks.prune_raw", "schedule": 24 * 3600.0},
+        "extend-maintenance-series": {
+            "task": "metrics.tasks.extend_maintenance_series",
+            "schedule": 24 * 3600.0,
+        },
         "prune-integration-deliveries": {
             "task": "integrations.tasks.prune_deliveries",
             "schedule": 24 * 3600.0,

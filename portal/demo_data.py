@@ -189,7 +189,7 @@ def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
     rows_with_updates = [(*r, tuple(us_east)) if r[1] == "INC-1004" else r for r in incidents]
     incidents_ingest(rows=[r for r in rows_with_updates if r[4] < end], closed={})
 
-    maintenance = [
+    maintenance: list[tuple[Any, ...]] = [
         # Announced a week ahead: excluded from covered time.
         (api.pk, "MW-1", "Database upgrade", at(20.05), at(20.05) + dt.timedelta(hours=2), at(13)),
         # Announced only a day ahead (notice is 48 h): ordinary time, downtime counts.
@@ -219,6 +219,21 @@ def load_measurements(now: dt.datetime, *, out: Any = None) -> bool:
             at(25),
         ),
     ]
+    # Recurring: every Sunday 02:00-03:00 UTC from the first Sunday at least three days
+    # ahead, announced a day ago (each occurrence has more than the 48 h of notice).
+    sunday = (end + dt.timedelta(days=3)).replace(hour=2, minute=0)
+    sunday += dt.timedelta(days=(6 - sunday.weekday()) % 7)
+    maintenance.append(
+        (
+            api.pk,
+            "MW-SUN",
+            "Sunday patching",
+            sunday,
+            sunday + dt.timedelta(hours=1),
+            end - dt.timedelta(days=1),
+            "FREQ=WEEKLY;BYDAY=SU",
+        )
+    )
     maintenance_ingest(rows=maintenance, closed={})
 
     tickets = []

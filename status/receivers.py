@@ -49,5 +49,6 @@ def _on_update(sender: Any, *, instance: Any, **_: Any) -> None:
 @_guarded
 def _on_maintenance(sender: Any, *, instance: Any, created: bool, **_: Any) -> None:
     publish.forget()
-    if created:
+    # A recurring window is announced to subscribers once, by its first occurrence.
+    if created and instance.series_id is None:
         tasks.notify_maintenance.delay(instance.pk)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from metrics import recurrence
 from metrics.models import (
     Incident,
     IncidentStatusUpdate,
@@ -222,9 +224,150 @@ def maintenance_ingest(
     *, rows: Sequence[tuple[Any, ...]], closed: dict[int, dt.datetime | None]
 ) -> IngestResult:
     windows = _as_rows(rows, MaintenanceRow)
-    return _retrying(
-        _upsert, Maintenance, "service", windows, closed, "maintenance", _maintenance_changed
+    return _retrying(_maintenance_write, windows, closed)
+
+
+def _maintenance_write(
+    rows: Sequence[MaintenanceRow], closed: dict[int, dt.datetime | None]
+) -> IngestResult:
+    changed: set[tuple[int, str]] = set()
+
+    def on_change(changes: list[tuple[Maintenance, dict[str, Any]]], created: set[int]) -> None:
+        changed.update((obj.service_id, obj.external_id) for obj, _ in changes)
+        _maintenance_changed(changes, created)
+
+    result = _upsert(Maintenance, "service", rows, closed, "maintenance", on_change)
+    sent = {(row.service_id, row.external_id): row for row in rows}
+    parents = list(
+        Maintenance.objects.select_for_update().filter(
+            series=None,
+            service_id__in={sid for sid, _ in sent},
+            external_id__in={ext for _, ext in sent},
+        )
     )
+    with_occurrences = set(
+        Maintenance.objects.filter(series__in=[p.pk for p in parents]).values_list(
+            "series_id", flat=True
+        )
+    )
+    now = timezone.now()
+    stamps: list[dt.datetime] = []
+    late = 0
+    for parent in parents:
+        identity = (parent.service_id, parent.external_id)
+        if identity not in sent or not (parent.recurrence or parent.pk in with_occurrences):
+            continue
+        series = series_sync(parent, now=now, closed_until=closed.get(parent.service_id))
+        if series.stamps:
+            changed.add(identity)
+            stamps += series.stamps
+            late += series.late
+    result.accepted = len(changed)
+    result.duplicates = len(rows) - result.accepted
+    if stamps:
+        assert result.first is not None and result.last is not None
+        result.first, result.last = min(result.first, *stamps), max(result.last, *stamps)
+        result.late += late
+    return result
+
+
+@dataclass
+class SeriesSync:
+    """What ``series_sync`` changed: the starts of the occurrences created, changed or
+    removed (empty: nothing changed) and how many created ones fall in a closed period."""
+
+    stamps: list[dt.datetime] = field(default_factory=list)
+    late: int = 0
+
+
+def series_sync(
+    parent: Maintenance, *, now: dt.datetime, closed_until: dt.datetime | None
+) -> SeriesSync:
+    """Bring the stored occurrences of the recurring window ``parent`` (its first
+    occurrence, ``series`` None) in line with its ``recurrence`` (SPEC §3 rule 3, RFC 5545),
+    from its start up to ``metrics.recurrence.HORIZON`` after ``now``. Idempotent.
+
+    Occurrences that have not started (start > now) follow the rule: missing ones are
+    created, ones the rule no longer gives are deleted, kept ones take the series' title,
+    duration and ``announced_at``. Started ones are left as they were (they happened as
+    announced); they are created only when the series has none stored yet, e.g. a rule
+    posted after its first occurrence. A window without ``recurrence`` loses its future
+    occurrences. A created occurrence before ``closed_until`` is flagged ``late`` and
+    logged as a LateArrival for restatement (rule 13), as any late window is.
+    ``maintenance_changed`` is sent after commit for each occurrence created or changed.
+    Runs inside the caller's transaction.
+    """
+    stored = {o.start: o for o in Maintenance.objects.select_for_update().filter(series=parent)}
+    wanted: list[dt.datetime] = []
+    if parent.recurrence:
+        wanted = recurrence.starts(
+            parent.recurrence,
+            start=parent.start,
+            limit=now + recurrence.HORIZON,
+            most=recurrence.MAX_OCCURRENCES,
+        )[1:]
+    first_expansion = not stored
+    duration = parent.end - parent.start
+    out = SeriesSync()
+    gone = [o for start, o in stored.items() if start > now and start not in set(wanted)]
+    if gone:
+        Maintenance.objects.filter(pk__in=[o.pk for o in gone]).delete()
+        out.stamps += [o.start for o in gone]
+    creates: list[Maintenance] = []
+    updates: list[Maintenance] = []
+    changes: list[tuple[Maintenance, dict[str, Any]]] = []
+    late_rows: list[MaintenanceRow] = []
+    for start in wanted:
+        values = {
+            "title": parent.title,
+            "end": start + duration,
+            "announced_at": parent.announced_at,
+        }
+        obj = stored.get(start)
+        if obj is None:
+            if start <= now and not first_expansion:
+                continue  # the past of a changed series stays as it was
+            is_late = closed_until is not None and start < closed_until
+            obj = Maintenance(
+                service_id=parent.service_id,
+                series=parent,
+                external_id=recurrence.occurrence_id(parent.external_id, start),
+                start=start,
+                late=is_late,
+                **values,
+            )
+            creates.append(obj)
+            changes.append((obj, {"start": _jsonable(start), **_as_json(values)}))
+            if is_late:
+                late_rows.append(
+                    MaintenanceRow(
+                        parent.service_id,
+                        obj.external_id,
+                        parent.title,
+                        start,
+                        obj.end,
+                        parent.announced_at,
+                    )
+                )
+        elif start > now:
+            diff = {k: v for k, v in values.items() if getattr(obj, k) != v}
+            if diff:
+                for k, v in diff.items():
+                    setattr(obj, k, v)
+                obj.updated_at = timezone.now()
+                updates.append(obj)
+                changes.append((obj, _as_json(diff)))
+    Maintenance.objects.bulk_create(creates)
+    if updates:
+        Maintenance.objects.bulk_update(updates, ["title", "end", "announced_at", "updated_at"])
+    out.stamps += [obj.start for obj, _ in changes]
+    out.late = _record_late("maintenance", late_rows, [True] * len(late_rows))
+    _maintenance_changed(changes, {id(obj) for obj in creates})
+    return out
+
+
+def _as_json(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in values.items()}
 
 
 def tickets_ingest(
