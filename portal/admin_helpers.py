@@ -5,7 +5,9 @@ or ``StackedInline`` here (a test walks the registry to keep it so):
 
 - a time field (``DateTimeField``) on a form carries the help text "Times in UTC"
   (``settings.TIME_ZONE``), plus "the agreement's zone is Europe/Berlin" when the object
-  belongs to an agreement; a time column of a list is headed "Created at (UTC)";
+  belongs to an agreement; a change page with time fields says the same above its form,
+  which covers the read-only ones (their labels come from the model); a time column of a
+  list is headed "Created at (UTC)";
 - a save that still meets a database constraint (one no form field covers) is answered
   with that constraint's ``violation_error_message`` as an error message on the same
   page, never with a 500 or the constraint's name.
@@ -121,6 +123,19 @@ class ModelAdmin(ZoneFieldsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
             else:
                 columns.append(name)
         return columns
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        if any(isinstance(f, models.DateTimeField) for f in self.model._meta.fields):
+            context["zone_note"] = zone_note(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changeform_view(
         self,

@@ -373,3 +373,21 @@ def test_every_constraint_says_what_is_wrong_in_words() -> None:
         assert message != str(constraint.default_violation_error_message), where
         assert constraint.name not in message, where
         assert message[:1].isupper() and message.endswith("."), where
+
+
+def test_a_change_page_names_the_zone_of_its_read_only_times(
+    staff: Any, agreement: Agreement
+) -> None:
+    """A closed period's times are read-only (their labels come from the model): the page
+    says above its form which zone they are in, with the agreement's own."""
+    from credits.recompute import recompute_agreement
+
+    recompute_agreement(agreement_id=agreement.pk)
+    period = Period.objects.filter(agreement=agreement).first()
+    assert period is not None
+    page = staff.get(reverse("admin:credits_period_change", args=[period.pk])).content.decode()
+    assert "Times in UTC; the agreement&#x27;s zone is Europe/Berlin." in page
+    # The agreement's own page keeps its Recompute button beside the note.
+    page = staff.get(reverse("admin:agreements_agreement_change", args=[agreement.pk]))
+    text = page.content.decode()
+    assert "Recompute now" in text and "zone-note" in text
