@@ -60,7 +60,13 @@ def _on_measurements(
 @receiver(post_delete, sender=Ticket)
 def _on_ticket_saved(sender: Any, *, instance: Ticket, **_: Any) -> None:
     # One ticket changed outside a batch (admin, a test): what its customer's pages read
-    # from tickets is stale.
+    # from tickets is stale. Stamped now and again after commit, as batches are, so a page
+    # drawn between the two from the tickets as they were is not kept.
+    from functools import partial
+
+    from django.db import transaction
+
     from credits.tickets import tickets_changed
 
     tickets_changed([instance.customer_id])
+    transaction.on_commit(partial(tickets_changed, [instance.customer_id]))

@@ -29,6 +29,13 @@ ALLOWED_FREQ = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 _PART = re.compile(r"^[A-Z]+=[A-Z0-9,+\-]+$")
 # An occurrence's external id: the series' own, "@", and its start in UTC.
 OCCURRENCE_ID = re.compile(r"@\d{8}T\d{6}Z$")
+# The parts of an RRULE (RFC 5545 §3.3.10); python-dateutil's BYEASTER is not one.
+RFC_PARTS = frozenset(
+    {"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY"}
+    | {"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
+)
+# The Gregorian calendar repeats exactly every 400 years (146,097 days, whole weeks).
+CYCLE = dt.timedelta(days=146_097)
 
 
 class RecurrenceError(ValueError):
@@ -50,6 +57,8 @@ def _parts(text: str) -> dict[str, str]:
         if not _PART.match(part):
             raise RecurrenceError(f"{part[:40]!r} is not a NAME=VALUE part of an RRULE")
         name, value = part.split("=", 1)
+        if name not in RFC_PARTS and name != "DTSTART":
+            raise RecurrenceError(f"{name[:40]} is not a part of an RFC 5545 RRULE")
         if name == "DTSTART":
             raise RecurrenceError(
                 "must not hold DTSTART: the window's start is its first occurrence"
@@ -65,7 +74,8 @@ def check(text: str, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) 
     and return it normalised (upper case, without an ``RRULE:`` prefix).
 
     Raises RecurrenceError when: it is longer than 500 characters or not one RFC 5545
-    RRULE line; FREQ is SECONDLY or MINUTELY; INTERVAL is not positive; it holds DTSTART,
+    RRULE line (RFC 5545 parts only); FREQ is SECONDLY or MINUTELY; BYSETPOS with
+    FREQ=HOURLY; INTERVAL is not positive; it holds DTSTART,
     or both COUNT and UNTIL (RFC 5545 §3.3.10), or an UNTIL not in UTC or before start;
     ``start`` is not the rule's first occurrence; two occurrences would overlap (one
     starts before the one before it ends); or it has more than MAX_OCCURRENCES
@@ -84,6 +94,8 @@ def check(text: str, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) 
         raise RecurrenceError(f"FREQ={freq} is refused: maintenance recurs at most hourly")
     if freq not in ALLOWED_FREQ:
         raise RecurrenceError(f"FREQ must be one of {', '.join(ALLOWED_FREQ)}")
+    if freq == "HOURLY" and "BYSETPOS" in parts:
+        raise RecurrenceError("BYSETPOS is taken with FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")
     if "INTERVAL" in parts and (not parts["INTERVAL"].isdigit() or int(parts["INTERVAL"]) < 1):
         raise RecurrenceError("INTERVAL must be a positive whole number")
     if "COUNT" in parts and "UNTIL" in parts:
@@ -133,8 +145,11 @@ def starts(
     ``check`` took) with DTSTART = ``start``, up to and including ``limit``, at most
     ``most`` of them. The rule's COUNT counts from ``start``; its UNTIL bounds it too.
 
-    Expanded with the bound set as the rule's UNTIL, so a rule that never matches ends at
-    ``limit`` instead of running through the calendar.
+    Expanded with the bound set as the rule's UNTIL. python-dateutil looks for the next
+    occurrence period after period up to the year 9999 (a rule that never matches again
+    would scan eight millennia), so the rule is expanded in the same 400-year Gregorian
+    cycle as near the end of the calendar as ``limit`` allows, and the starts moved back:
+    the scan past ``limit`` is then at most a few centuries of days.
     """
     parts = _parts(recurrence)
     count = int(parts.pop("COUNT")) if "COUNT" in parts else None
@@ -143,8 +158,9 @@ def starts(
         bound = min(bound, _until(parts))
     if bound < start:
         return []
-    parts["UNTIL"] = f"{bound:%Y%m%dT%H%M%SZ}"
+    shift = CYCLE * max(0, (dt.MAXYEAR - 1 - bound.year) // 400)
+    parts["UNTIL"] = f"{bound + shift:%Y%m%dT%H%M%SZ}"
     text = ";".join(f"{k}={v}" for k, v in parts.items())
-    rule = rrule.rrulestr(text, dtstart=start.astimezone(dt.UTC), forceset=False)
+    rule = rrule.rrulestr(text, dtstart=start.astimezone(dt.UTC) + shift, forceset=False)
     take = count if most is None else (most if count is None else min(count, most))
-    return list(itertools.islice(iter(rule), take))  # type: ignore[arg-type]
+    return [found - shift for found in itertools.islice(iter(rule), take)]  # type: ignore[arg-type]

@@ -371,3 +371,56 @@ def test_admin_takes_the_rule_and_shows_occurrences_read_only(
     page = client.get(f"/admin/metrics/maintenance/{occurrence.pk}/change/").content.decode()
     assert 'name="title"' not in page, "an occurrence is read-only"
     assert f"?series__id__exact={first.pk}" in page
+
+
+# Rules whose days or set positions never match: python-dateutil scans period after
+# period to the year 9999 looking for an occurrence (FREQ=HOURLY;BYSETPOS=2 took minutes).
+NEVER_MATCHING = [
+    ("FREQ=HOURLY;BYSETPOS=2", "BYSETPOS"),
+    ("FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30", "start is not an occurrence"),
+    ("FREQ=DAILY;BYMONTH=4;BYMONTHDAY=31", "start is not an occurrence"),
+    ("FREQ=DAILY;BYHOUR=1,2;BYSETPOS=3", "start is not an occurrence"),
+    ("FREQ=HOURLY;INTERVAL=3;BYMONTH=2;BYMONTHDAY=30;BYSETPOS=1", "BYSETPOS"),
+    ("FREQ=WEEKLY;BYDAY=SU;BYSETPOS=2", "start is not an occurrence"),
+    ("FREQ=YEARLY;BYEASTER=99999999999999999", "BYEASTER"),
+]
+
+
+@pytest.mark.parametrize(("rule", "words"), NEVER_MATCHING)
+def test_a_rule_that_never_matches_is_refused_quickly(
+    ingest_client: Any, rule: str, words: str
+) -> None:
+    import time
+
+    with time_machine.travel(dt.datetime(2026, 2, 19, 2, tzinfo=UTC), tick=False):
+        began = time.perf_counter()
+        response = post(ingest_client, window(recurrence=rule))
+        took = time.perf_counter() - began
+    assert response.status_code == 400, response.content
+    (error,) = response.json()["errors"]
+    assert error["field"] == "recurrence" and words in error["message"]
+    assert took < 1.5, f"{rule} took {took:.1f} s"
+    assert not Maintenance.objects.exists()
+
+
+def test_the_expansion_is_the_same_far_from_the_year_9999() -> None:
+    from metrics import recurrence
+
+    start = dt.datetime(2028, 2, 29, 2, tzinfo=UTC)
+    limit = dt.datetime(2036, 3, 1, tzinfo=UTC)
+    # Leap days only: 2028, 2032, 2036; the last Sunday of each month; every 7th day.
+    assert recurrence.starts("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", start=start, limit=limit) == [
+        dt.datetime(year, 2, 29, 2, tzinfo=UTC) for year in (2028, 2032, 2036)
+    ]
+    sundays = recurrence.starts(
+        "FREQ=MONTHLY;BYDAY=SU;BYSETPOS=-1",
+        start=dt.datetime(2026, 1, 25, 2, tzinfo=UTC),
+        limit=dt.datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    assert sundays == [
+        dt.datetime(2026, m, d, 2, tzinfo=UTC) for m, d in ((1, 25), (2, 22), (3, 29))
+    ]
+    daily = recurrence.starts(
+        "FREQ=DAILY;INTERVAL=7", start=start, limit=start + dt.timedelta(days=15)
+    )
+    assert daily == [start, start + dt.timedelta(days=7), start + dt.timedelta(days=14)]

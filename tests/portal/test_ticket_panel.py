@@ -101,3 +101,45 @@ def test_the_panel_is_kept_for_its_minute_and_redrawn_when_a_ticket_changes(
         later = client.get(PATH).content.decode()
     assert "15 min of business hours left" not in later
     assert "14 min of business hours left" in later
+
+
+@pytest.mark.usefixtures("tickets")
+def test_a_panel_drawn_before_an_admin_edit_commits_is_not_kept(
+    client: Any, customer_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An edit outside a batch stamps the customer's tickets when it is saved, before its
+    transaction commits: a page drawn in between, from the tickets as they were, must not
+    be kept under the new stamp for the rest of its minute."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from credits.tickets import tickets_stamp_key
+    from metrics.models import Ticket
+
+    client.force_login(customer_user)
+    ticket = Ticket.objects.get(external_id="T-1")
+    with time_machine.travel(NOW, tick=False):
+        client.get(PATH)
+        panel_keys = [k for k in _cache_keys(cache) if "ticket-panel:" in k]
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            ticket.external_id = "T-1-RENAMED"
+            ticket.save()
+            # Another web process draws the page now, from the committed (old) tickets,
+            # and keeps it under the stamp the save just set.
+            stamp = cache.get(tickets_stamp_key(ticket.customer_id))
+            for key in panel_keys:
+                cache.set(key, (stamp, '<section id="tickets">STALE</section>'), 60)
+        page = client.get(PATH).content.decode()
+    assert "STALE" not in page
+    assert "T-1-RENAMED" in page
+
+
+def _cache_keys(cache: Any) -> list[str]:
+    import datetime as dt
+
+    from agreements.models import Agreement
+    from portal.pages.scoping import cache_version, with_cache_stamp
+
+    agreement = with_cache_stamp(Agreement.objects.filter(key="acme-hosting")).get()
+    minute = NOW.astimezone(dt.UTC).replace(second=0, microsecond=0).isoformat()
+    return [f"ticket-panel:{cache_version(agreement)}:{minute}"]
