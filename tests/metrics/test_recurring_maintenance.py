@@ -399,7 +399,9 @@ def test_a_rule_that_never_matches_is_refused_quickly(
     assert response.status_code == 400, response.content
     (error,) = response.json()["errors"]
     assert error["field"] == "recurrence" and words in error["message"]
-    assert took < 1.5, f"{rule} took {took:.1f} s"
+    # Before the fix these took 5 s to 217 s; now a fraction of a second. The bound is
+    # loose so a busy machine does not fail it, yet a search through the calendar would.
+    assert took < 4, f"{rule} took {took:.1f} s"
     assert not Maintenance.objects.exists()
 
 
