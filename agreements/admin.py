@@ -69,21 +69,36 @@ class MemberForm(forms.ModelForm):
             self.fields["name"].initial = user.get_full_name()
 
     def clean_email(self) -> str:
-        return str(self.cleaned_data["email"]).strip().lower()
+        email = str(self.cleaned_data["email"]).strip().lower()
+        self.matched_user: Any = None
+        if self.instance.pk and email == str(self.fields["email"].initial or "").lower():
+            # Only the role (or name) changed: the member stays the same account.
+            self.matched_user = self.instance.user
+            return email
+        matches = list(
+            User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email)).order_by("pk")
+        )
+        if len(matches) > 1:
+            names = ", ".join(u.get_username() for u in matches[:5])
+            raise forms.ValidationError(
+                f"{len(matches)} accounts match this email ({names}): add this member from "
+                "the Memberships page, where the account is chosen by name."
+            )
+        self.matched_user = matches[0] if matches else None
+        return email
 
     def save(self, commit: bool = True) -> Membership:
         email = self.cleaned_data["email"]
-        user = (
-            User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
-            .order_by("pk")
-            .first()
-        )
+        user = self.matched_user
+        self.linked_user: Any = None
         if user is None:
             first, _, last = (self.cleaned_data.get("name") or "").strip().partition(" ")
             user = User(username=email, email=email, first_name=first, last_name=last.strip())
             user.set_unusable_password()
             user.save()
             self.created_user = user
+        elif self.instance.user_id != user.pk:
+            self.linked_user = user
         self.instance.user = user
         return super().save(commit)
 
@@ -148,6 +163,26 @@ class CustomerAdmin(ModelAdmin):
                 request,
                 f"Created {len(created)} account(s) and sent each an invitation: "
                 + ", ".join(u.email for u in created),
+            )
+        linked = [f.linked_user for f in formset.forms if getattr(f, "linked_user", None)]
+        if linked:
+            # An existing account now sees this customer too: say whose, and what else
+            # it sees, so a mistyped address is noticed at once.
+            words = []
+            for user in linked:
+                others = (
+                    Membership.objects.filter(user=user)
+                    .exclude(customer=form.instance)
+                    .values_list("customer__name", flat=True)
+                )
+                also = f", also a member of {', '.join(others)}" if others else ""
+                staff = " (staff)" if user.is_staff else ""
+                words.append(f"{user.get_username()}{staff}{also}")
+            self.message_user(
+                request,
+                f"Gave {len(linked)} existing account(s) access to {form.instance}: "
+                + "; ".join(words),
+                messages.WARNING,
             )
 
     def get_queryset(self, request: HttpRequest) -> Any:

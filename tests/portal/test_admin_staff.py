@@ -120,6 +120,47 @@ def test_an_existing_account_is_picked_by_email(staff: Any) -> None:
     assert User.objects.filter(email__iexact="carol@initech.example").count() == 1
 
 
+def test_linking_an_existing_account_is_said_with_what_else_it_sees(staff: Any) -> None:
+    globex = Customer.objects.create(key="globex-co", name="Globex Co")
+    dave = User.objects.create_user(username="dave", email="dave@initech.example")
+    Membership.objects.create(user=dave, customer=globex, role="viewer")
+    response = staff.post(
+        reverse("admin:agreements_customer_add"),
+        _customer_post([("dave@initech.example", "", "viewer")]),
+        follow=True,
+    )
+    said = " ".join(str(m) for m in response.context["messages"])
+    assert "Gave 1 existing account(s) access to Initech: dave, also a member of Globex Co" in said
+
+
+def test_an_email_matching_two_accounts_is_refused_by_name(staff: Any) -> None:
+    User.objects.create_user(username="erin", email="erin@initech.example")
+    User.objects.create_user(username="erin@initech.example", email="other@initech.example")
+    response = staff.post(
+        reverse("admin:agreements_customer_add"),
+        _customer_post([("erin@initech.example", "", "viewer")]),
+    )
+    assert response.status_code == 200
+    assert "2 accounts match this email (erin, erin@initech.example)" in response.content.decode()
+    assert not Customer.objects.filter(key="initech").exists()
+
+
+def test_changing_only_the_role_keeps_the_same_account(staff: Any) -> None:
+    """Two accounts share an address: the member picked earlier stays, its role changes."""
+    # The other account is the older one: looking the address up again would pick it.
+    User.objects.create_user(username="fay@initech.example", email="fay2@initech.example")
+    first = User.objects.create_user(username="fay", email="fay@initech.example")
+    customer = Customer.objects.create(key="initech", name="Initech")
+    membership = Membership.objects.create(user=first, customer=customer, role="viewer")
+    url = reverse("admin:agreements_customer_change", args=[customer.pk])
+    data = _page_data(staff.get(url))
+    data["memberships-0-role"] = "manager"
+    response = staff.post(url, data)
+    assert response.status_code == 302, response.context["errors"]
+    membership.refresh_from_db()
+    assert (membership.user, membership.role) == (first, "manager")
+
+
 @pytest.mark.parametrize(
     ("members", "words"),
     [
