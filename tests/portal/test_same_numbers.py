@@ -22,11 +22,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _pdf_text(data: bytes) -> str:
-    """The text drawn in a PDF's (deflated) content streams."""
+    """The text drawn in a PDF's (deflated) content streams. Each stream runs to
+    "endstream"; the end of line before it is left to the decompressor, which keeps what
+    follows the deflated data aside: trimming it by pattern would cut a stream whose
+    last byte happens to be a carriage return."""
     out = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", data, re.S):
         try:
-            out.append(zlib.decompress(stream).decode("latin-1"))
+            out.append(zlib.decompressobj().decompress(stream).decode("latin-1"))
         except zlib.error:
             out.append(stream.decode("latin-1"))
     return "".join(out).replace("\\(", "(").replace("\\)", ")")
