@@ -532,6 +532,14 @@ def _sample_value(value: Any) -> Decimal:
         raise _RecordError("value", "must be a decimal number or a string holding one")
     if isinstance(value, str) and len(value) > 40:
         raise _RecordError("value", "must be a decimal number of at most 40 characters")
+    # Python's Decimal also reads other scripts' digits ("١٢٣") and underscores ("1_000"),
+    # which no tool sending measurements means.
+    if isinstance(value, str) and (not value.strip().isascii() or "_" in value):
+        raise _RecordError(
+            "value",
+            f"{value[:40]!r} is not a decimal number: digits 0-9 with an optional sign, "
+            "point and exponent",
+        )
     try:
         number = Decimal(value.strip() if isinstance(value, str) else str(value))
     except InvalidOperation:

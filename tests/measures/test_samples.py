@@ -213,6 +213,8 @@ def test_decimal_forms_within_the_rules_are_stored_exactly_and_summed(
         ("1,5", "not a decimal number"),
         ("", "not a decimal number"),
         ("0x10", "not a decimal number"),
+        ("\u0661\u0662\u0663", "digits 0-9"),
+        ("1_000", "digits 0-9"),
         ("1" * 41, "at most 40 characters"),
         (None, "decimal number"),
         ([1], "decimal number"),
