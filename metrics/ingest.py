@@ -511,7 +511,9 @@ def _sample(record: dict[str, Any], ctx: Context) -> SampleRow:
     if type(metric) is not str or metric not in ctx.metrics:
         if not isinstance(metric, str) or not METRIC.fullmatch(metric):
             raise _RecordError(
-                "metric", "must be a metric name: lower-case letters, digits, _ or -"
+                "metric",
+                "must be a metric name of at most 64 characters: lower-case letters, digits,"
+                " _ or -, starting and ending with a letter or digit",
             )
         ctx.metrics.add(metric)
     ts = timestamp(record["ts"], "ts", ctx)
