@@ -94,6 +94,10 @@ def check(text: str, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) 
         raise RecurrenceError(f"FREQ={freq} is refused: maintenance recurs at most hourly")
     if freq not in ALLOWED_FREQ:
         raise RecurrenceError(f"FREQ must be one of {', '.join(ALLOWED_FREQ)}")
+    for name in ("BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS", "BYMONTH"):
+        if name in parts and any(v.lstrip("+-") in ("0", "00", "") for v in parts[name].split(",")):
+            # RFC 5545 §3.3.10: these count from 1 (or back from -1); 0 is no day.
+            raise RecurrenceError(f"{name} must not hold 0 or an empty item")
     if freq == "HOURLY" and "BYSETPOS" in parts:
         raise RecurrenceError("BYSETPOS is taken with FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")
     if "INTERVAL" in parts and (not parts["INTERVAL"].isdigit() or int(parts["INTERVAL"]) < 1):

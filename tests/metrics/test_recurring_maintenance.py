@@ -87,6 +87,8 @@ def test_a_weekly_rule_is_stored_as_its_occurrences(ingest_client: Any) -> None:
 
 BAD_RULES = [
     ("FREQ=WEEKLY;BYDAY=SUNDAY", "not a valid RRULE"),
+    ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY must not hold 0"),
+    ("FREQ=YEARLY;BYMONTH=3,,4", "BYMONTH must not hold 0 or an empty item"),
     ("every sunday", "is not a NAME=VALUE part"),
     ("DTSTART:20260301T020000Z\nRRULE:FREQ=WEEKLY", "one RRULE line"),
     ("FREQ=WEEKLY;DTSTART=20260301T020000Z", "must not hold DTSTART"),
