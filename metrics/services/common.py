@@ -5,12 +5,15 @@ shapes, and the generic summary upsert.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from psycopg2.errors import UniqueViolation
 
 from metrics.models import (
     LateArrival,
@@ -133,6 +136,38 @@ def _copy_text(value: Any) -> str:
             .replace("\r", "\\r")
         )
     return text
+
+
+def _stage_and_store(
+    *,
+    table: str,
+    definition: str,
+    columns: str,
+    buffer: io.StringIO,
+    store: str,
+    store_skipping: str,
+) -> tuple[int, list[list[Any]] | None]:
+    """PostgreSQL: copy ``buffer`` (COPY text of ``columns``) into the temporary table
+    ``table`` (``definition``: its column list), then run ``store``; when a row is already
+    stored (a unique violation), ``store_skipping`` writes the batch again without the
+    stored ones. Both statements take ``%(received_at)s`` and return (inserted, late
+    groups). The table is created and emptied in one round trip: inside an enclosing
+    transaction rows would otherwise linger from an earlier batch. Only model-derived
+    names go into the text."""
+    params = {"received_at": timezone.now()}
+    with connection.cursor() as cursor:
+        create = f"CREATE TEMP TABLE IF NOT EXISTS {table} ({definition}) ON COMMIT DELETE ROWS"
+        cursor.execute(f"{create}; DELETE FROM {table}")  # noqa: S608 (constant names)
+        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+        try:
+            with transaction.atomic():
+                cursor.execute(store, params)
+        except IntegrityError as error:
+            if not isinstance(error.__cause__, UniqueViolation):
+                raise
+            cursor.execute(store_skipping, params)
+        inserted, late_groups = cursor.fetchone()
+    return inserted, late_groups
 
 
 def _record_late_groups(kind: str, groups: list[list[Any]] | None) -> int:

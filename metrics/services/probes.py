@@ -15,9 +15,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
-from psycopg2.errors import UniqueViolation
 
 from agreements.engine import MinuteState, classify_minute, minute_state_sql
 from metrics.models import (
@@ -45,6 +44,7 @@ from metrics.services.common import (
     _record_late_groups,
     _result_of,
     _retrying,
+    _stage_and_store,
     minute_of,
 )
 
@@ -189,27 +189,15 @@ def _probes_postgresql(rows: list[ProbeRow], late: list[bool]) -> IngestResult:
             f"{null if latency is None else repr(latency)}\t{'t' if is_late else 'f'}\n"
         )
     buffer.seek(0)
-    params = {"received_at": timezone.now()}
-    with connection.cursor() as cursor:
-        # One round trip; the table is emptied first as well because inside an enclosing
-        # transaction rows would otherwise linger from an earlier batch.
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS metrics_probe_stage (service_id bigint, "
-            "probe text, ts_us bigint, ok boolean, latency_ms double precision, late boolean) "
-            "ON COMMIT DELETE ROWS; DELETE FROM metrics_probe_stage"
-        )
-        cursor.copy_expert(
-            "COPY metrics_probe_stage (service_id, probe, ts_us, ok, latency_ms, late) FROM STDIN",
-            buffer,
-        )
-        try:
-            with transaction.atomic():
-                cursor.execute(_PROBE_UPSERT, params)
-        except IntegrityError as error:
-            if not isinstance(error.__cause__, UniqueViolation):
-                raise
-            cursor.execute(_PROBE_UPSERT_SKIPPING_DUPLICATES, params)
-        inserted, late_groups = cursor.fetchone()
+    inserted, late_groups = _stage_and_store(
+        table="metrics_probe_stage",
+        definition="service_id bigint, probe text, ts_us bigint, ok boolean, "
+        "latency_ms double precision, late boolean",
+        columns="service_id, probe, ts_us, ok, latency_ms, late",
+        buffer=buffer,
+        store=_PROBE_UPSERT,
+        store_skipping=_PROBE_UPSERT_SKIPPING_DUPLICATES,
+    )
     result = _result_of(rows, inserted)
     result.late = _record_late_groups("probes", late_groups)
     return result

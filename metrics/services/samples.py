@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.utils import timezone
-from psycopg2.errors import UniqueViolation
 
 from metrics.models import Sample
 from metrics.rows import SampleRow
@@ -32,6 +31,7 @@ from metrics.services.common import (
     _record_late_groups,
     _result_of,
     _retrying,
+    _stage_and_store,
     minute_of,
 )
 
@@ -115,28 +115,16 @@ def _samples_postgresql(rows: list[SampleRow], late: list[bool]) -> IngestResult
             name = metrics[metric] = _copy_text(metric)
         write(f"{sid}\t{name}\t{(ts - EPOCH) // MICROSECOND}\t{value}\t{'t' if is_late else 'f'}\n")
     buffer.seek(0)
-    params = {"received_at": timezone.now()}
-    with connection.cursor() as cursor:
-        # One round trip; emptied as well because inside an enclosing transaction rows
-        # would otherwise linger from an earlier batch. ``n`` keeps the batch's order.
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS metrics_sample_stage (service_id bigint, "
-            "metric text, ts_us bigint, value numeric, late boolean, "
-            "n bigint GENERATED ALWAYS AS IDENTITY) "
-            "ON COMMIT DELETE ROWS; DELETE FROM metrics_sample_stage"
-        )
-        cursor.copy_expert(
-            "COPY metrics_sample_stage (service_id, metric, ts_us, value, late) FROM STDIN",
-            buffer,
-        )
-        try:
-            with transaction.atomic():
-                cursor.execute(_SAMPLE_UPSERT, params)
-        except IntegrityError as error:
-            if not isinstance(error.__cause__, UniqueViolation):
-                raise
-            cursor.execute(_SAMPLE_UPSERT_SKIPPING_DUPLICATES, params)
-        inserted, late_groups = cursor.fetchone()
+    # ``n`` keeps the batch's order.
+    inserted, late_groups = _stage_and_store(
+        table="metrics_sample_stage",
+        definition="service_id bigint, metric text, ts_us bigint, value numeric, "
+        "late boolean, n bigint GENERATED ALWAYS AS IDENTITY",
+        columns="service_id, metric, ts_us, value, late",
+        buffer=buffer,
+        store=_SAMPLE_UPSERT,
+        store_skipping=_SAMPLE_UPSERT_SKIPPING_DUPLICATES,
+    )
     result = _result_of(rows, inserted)
     result.late = _record_late_groups("samples", late_groups)
     return result
