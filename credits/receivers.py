@@ -20,8 +20,7 @@ def _on_stored(sender: Any, *, result: Any, **_: Any) -> None:
 
         invalidate(service_ids=result.service_ids, since=result.first)
     if result.customer_ids:
-        # Tickets: stamped here and again after commit (below), so a page read between
-        # the two cannot keep what it read before the commit.
+        # Tickets: what pages read from them is stale.
         from credits.tickets import tickets_changed
 
         tickets_changed(result.customer_ids)
@@ -33,7 +32,6 @@ def _on_measurements(
     *,
     service_ids: list[int],
     customer_ids: list[int],
-    kind: str = "",
     late: int = 0,
     first: Any = None,
     last: Any = None,
@@ -43,10 +41,6 @@ def _on_measurements(
     from credits.recompute import agreements_using
     from credits.tasks import schedule_recompute
 
-    if kind == "tickets":
-        from credits.tickets import tickets_changed
-
-        tickets_changed(customer_ids)
     agreements = agreements_using(service_ids=service_ids, customer_ids=customer_ids)
     if late and first is not None:
         # Late data for a closed period: flagged for staff, who may re-evaluate it.
@@ -60,13 +54,7 @@ def _on_measurements(
 @receiver(post_delete, sender=Ticket)
 def _on_ticket_saved(sender: Any, *, instance: Ticket, **_: Any) -> None:
     # One ticket changed outside a batch (admin, a test): what its customer's pages read
-    # from tickets is stale. Stamped now and again after commit, as batches are, so a page
-    # drawn between the two from the tickets as they were is not kept.
-    from functools import partial
-
-    from django.db import transaction
-
+    # from tickets is stale.
     from credits.tickets import tickets_changed
 
     tickets_changed([instance.customer_id])
-    transaction.on_commit(partial(tickets_changed, [instance.customer_id]))

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q
 
 from agreements import engine
@@ -35,9 +36,16 @@ def tickets_stamp_key(customer_id: int) -> str:
 
 def tickets_changed(customer_ids: Iterable[int]) -> None:
     """Stamp ``customer_ids``' tickets as changed (any batch, delivery or admin edit):
-    a new random stamp each time, so two changes in one instant still differ."""
-    stamp = uuid.uuid4().hex
-    cache.set_many({tickets_stamp_key(c): stamp for c in customer_ids}, timeout=None)
+    a new random stamp each time, so two changes in one instant still differ. Stamped now
+    and again once the enclosing transaction commits, so a page drawn between the two
+    from the tickets as they were is not kept under the new stamp."""
+    keys = [tickets_stamp_key(c) for c in customer_ids]
+
+    def stamp() -> None:
+        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
+
+    stamp()
+    transaction.on_commit(stamp)
 
 
 @dataclass(frozen=True)
